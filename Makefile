@@ -1,0 +1,46 @@
+# radassure: two commands to start (see README.md).
+#   make demo   - create .venv, install, build the demo department, print the next step
+#   make test   - create .venv with the dev extras, run the whole suite (SQLite + PostgreSQL)
+#   make check  - lint (ruff, mypy, import-linter) + the whole suite: what CI runs
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-dev
+STAMP_RUN := $(VENV)/.installed
+
+.PHONY: demo test test-fast lint check bench clean
+
+$(STAMP_RUN): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@ $(STAMP_RUN)
+
+demo: $(STAMP_RUN)
+	$(VENV)/bin/radassure demo --home radassure-demo --overwrite
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+check: lint test
+
+bench: $(STAMP)
+	$(PY) benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) radassure-demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""Allow ``python -m radassure``."""
+
+from radassure.cli.main import main
+
+main()

@@ -1,0 +1,3 @@
+"""radassure.dicom (filled by later issues)."""
+
+__all__: list[str] = []

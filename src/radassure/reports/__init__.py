@@ -1,0 +1,3 @@
+"""radassure.reports (filled by later issues)."""
+
+__all__: list[str] = []

@@ -1,0 +1,49 @@
+"""Use cases: the only layer that combines core, ingest, db and reports."""
+
+from radassure.services.ingestion import ON_CONFLICT, IngestSummary, ingest_csv, ingest_records
+from radassure.services.registry import (
+    ALLOWED_TRANSITIONS,
+    ClaimInfo,
+    SiteInfo,
+    StatusChangeInfo,
+    ToolCounts,
+    ToolInfo,
+    VersionInfo,
+    add_claim,
+    add_site,
+    add_tool,
+    add_version,
+    get_tool,
+    list_sites,
+    list_tools,
+    set_status,
+    tool_counts,
+)
+from radassure.services.store import InitReport, Store, init_store, open_store
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "ON_CONFLICT",
+    "ClaimInfo",
+    "IngestSummary",
+    "InitReport",
+    "SiteInfo",
+    "StatusChangeInfo",
+    "Store",
+    "ToolCounts",
+    "ToolInfo",
+    "VersionInfo",
+    "add_claim",
+    "add_site",
+    "add_tool",
+    "add_version",
+    "get_tool",
+    "ingest_csv",
+    "ingest_records",
+    "init_store",
+    "list_sites",
+    "list_tools",
+    "open_store",
+    "set_status",
+    "tool_counts",
+]
