@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     >>> s = Settings(home=Path("/tmp/ra-doc"))
     >>> s.resolved_database_url()
     'sqlite:////tmp/ra-doc/radassure.db'
+
     """
 
     model_config = SettingsConfigDict(env_prefix="RADASSURE_", env_file=".env", extra="ignore")

@@ -39,6 +39,7 @@ class RadassureError(Exception):
     ... except RadassureError as exc:
     ...     (exc.http_status, str(exc))
     (404, "No tool named 'X' is registered.")
+
     """
 
     http_status: int = 500
@@ -98,6 +99,7 @@ class InputProblem:
         Column or field name.
     message : str
         What was found and what was expected.
+
     """
 
     source: str
@@ -131,6 +133,7 @@ class DataValidationError(RadassureError):
     >>> print(err)
     a.csv was rejected; nothing was written. 1 problem:
       a.csv, row 3, column 'score': 'x' is not a number.
+
     """
 
     http_status = 422

@@ -116,8 +116,12 @@ def test_results_and_references_round_trip(department: Store, tmp_path: Path) ->
 
 
 def test_reingesting_the_same_file_changes_nothing(department: Store, tmp_path: Path) -> None:
-    results = write(tmp_path, "r.csv", "tool,version,study_id,finding,score\n"
-                    "CXR,1.0,A1,pneumothorax,0.9\nCXR,1.0,A2,pneumothorax,0.1\n")
+    results = write(
+        tmp_path,
+        "r.csv",
+        "tool,version,study_id,finding,score\n"
+        "CXR,1.0,A1,pneumothorax,0.9\nCXR,1.0,A2,pneumothorax,0.1\n",
+    )
     first = ingest_csv(department, "results", results)
     data_before = count(department, AIResult)
     second = ingest_csv(department, "results", results)
@@ -127,11 +131,19 @@ def test_reingesting_the_same_file_changes_nothing(department: Store, tmp_path: 
 
 
 def test_conflicting_row_is_rejected_unless_told(department: Store, tmp_path: Path) -> None:
-    ingest_csv(department, "results",
-               write(tmp_path, "r1.csv", "tool,version,study_id,finding,score\n"
-                     "CXR,1.0,A1,pneumothorax,0.9\n"))
-    changed = write(tmp_path, "r2.csv", "tool,version,study_id,finding,score\n"
-                    "CXR,1.0,A1,pneumothorax,0.4\nCXR,1.0,A2,pneumothorax,0.4\n")
+    ingest_csv(
+        department,
+        "results",
+        write(
+            tmp_path, "r1.csv", "tool,version,study_id,finding,score\nCXR,1.0,A1,pneumothorax,0.9\n"
+        ),
+    )
+    changed = write(
+        tmp_path,
+        "r2.csv",
+        "tool,version,study_id,finding,score\n"
+        "CXR,1.0,A1,pneumothorax,0.4\nCXR,1.0,A2,pneumothorax,0.4\n",
+    )
     err = rejected(department, changed, "results")
     assert "row 2, column 'score'" in str(err) and "--on-conflict update" in str(err)
     skipped = ingest_csv(department, "results", changed, on_conflict="skip")
@@ -146,50 +158,117 @@ def test_conflicting_row_is_rejected_unless_told(department: Store, tmp_path: Pa
 @pytest.mark.parametrize(
     ("kind", "content", "expected"),
     [
-        ("results", "tool,version,study_id,finding\nCXR,1.0,A1,x\n",
-         "column 'score'"),  # score missing is allowed only with call: see next
-        ("results", "tool,version,finding,score\nCXR,1.0,x,0.1\n",
-         "row 1, column 'study_id': required column is missing"),
-        ("results", "tool,version,study_id,finding,score,PatientName\nCXR,1.0,A1,x,0.1,Smith\n",
-         "column 'PatientName': unknown column"),
-        ("results", "tool,version,study_id,finding,score\nCXR,1.0,A1,x,high\n",
-         "row 2, column 'score': 'high' is not a number"),
-        ("results", "tool,version,study_id,finding,score\nCXR,1.0,A1,x,1.5\n",
-         "row 2, column 'score': 1.5 is outside the score range 0 to 1"),
-        ("results", "tool,version,study_id,finding,score\nCXR,1.0,A1,x,nan\n",
-         "row 2, column 'score': 'nan' is not a finite number"),
-        ("results", "tool,version,study_id,finding,score\nCT-AI,1.0,A1,x,0.5\n",
-         "row 2, column 'tool': no tool named 'CT-AI' is registered"),
-        ("results", "tool,version,study_id,finding,score\nCXR,9.9,A1,x,0.5\n",
-         "row 2, column 'version': tool 'CXR' has no version '9.9'; registered versions: 1.0"),
-        ("results", "tool,version,study_id,finding,score\nCXR,1.0,NOPE,x,0.5\n",
-         "row 2, column 'study_id': no study with this study_id has been ingested"),
-        ("results", "tool,version,study_id,finding,score,received_at\nCXR,1.0,A1,x,0.5,31/01/2025\n",
-         "row 2, column 'received_at': '31/01/2025' is not an ISO 8601 date"),
-        ("results", "tool,version,study_id,finding,score\nCXR,1.0,A1,x,0.5\nCXR,1.0,A1,x,0.6\n",
-         "row 3: duplicate: an earlier row of this file has the same tool, version, study_id"),
-        ("references", "study_id,finding,label,source\nA1,x,maybe,report\n",
-         "row 2, column 'label': 'maybe' is not a yes/no value"),
-        ("references", "study_id,finding,label,source\nA1,x,1,gut feeling\n",
-         "row 2, column 'source': 'gut feeling' is not a reference source"),
-        ("references", "study_id,finding,label,source\nA1,x,1,report\nA1,x,0,report\n",
-         "row 3: duplicate"),
-        ("studies", STUDIES_HEADER + "\nP9,A9,S1,2025-13-01,DX,Acme,F,54,A\n",
-         "row 2, column 'acquired_at': '2025-13-01' is not an ISO 8601 date"),
-        ("studies", STUDIES_HEADER + "\nP9,A9,S1,2999-01-01,DX,Acme,F,54,A\n",
-         "row 2, column 'acquired_at': '2999-01-01' is in the future"),
-        ("studies", STUDIES_HEADER + "\nP9,A9,S1,2025-01-01,DX,Acme,F,154,A\n",
-         "row 2, column 'age': '154' is outside 0 to 130"),
-        ("studies", STUDIES_HEADER + "\nP9,A9,S1,2025-01-01,DX,Acme,F,54,W\n",
-         "row 2, column 'ethnic_group': 'W' is not an NHS ethnic category code"),
-        ("studies", STUDIES_HEADER + "\nP9,A9,S2,2025-01-01,DX,Acme,F,54,A\n",
-         "row 2, column 'site': site 'S2' is not registered"),
-        ("studies", STUDIES_HEADER + "\nP9,A9,S1,2025-01-01,DX,Acme,F,54,A\n"
-         "P9,A9,S1,2025-01-01,DX,Acme,F,54,A\n", "row 3: duplicate"),
-        ("studies", STUDIES_HEADER + "\n,A9,S1,2025-01-01,DX,Acme,F,54,A\n",
-         "row 2, column 'patient_id': patient_id is blank"),
-        ("studies", STUDIES_HEADER + "\nP9,A9,S1,2025-01-01,DX,Acme,F,54\n",
-         "row 2: has 8 fields but the header has 9"),
+        (
+            "results",
+            "tool,version,study_id,finding\nCXR,1.0,A1,x\n",
+            "column 'score'",
+        ),  # score missing is allowed only with call: see next
+        (
+            "results",
+            "tool,version,finding,score\nCXR,1.0,x,0.1\n",
+            "row 1, column 'study_id': required column is missing",
+        ),
+        (
+            "results",
+            "tool,version,study_id,finding,score,PatientName\nCXR,1.0,A1,x,0.1,Smith\n",
+            "column 'PatientName': unknown column",
+        ),
+        (
+            "results",
+            "tool,version,study_id,finding,score\nCXR,1.0,A1,x,high\n",
+            "row 2, column 'score': 'high' is not a number",
+        ),
+        (
+            "results",
+            "tool,version,study_id,finding,score\nCXR,1.0,A1,x,1.5\n",
+            "row 2, column 'score': 1.5 is outside the score range 0 to 1",
+        ),
+        (
+            "results",
+            "tool,version,study_id,finding,score\nCXR,1.0,A1,x,nan\n",
+            "row 2, column 'score': 'nan' is not a finite number",
+        ),
+        (
+            "results",
+            "tool,version,study_id,finding,score\nCT-AI,1.0,A1,x,0.5\n",
+            "row 2, column 'tool': no tool named 'CT-AI' is registered",
+        ),
+        (
+            "results",
+            "tool,version,study_id,finding,score\nCXR,9.9,A1,x,0.5\n",
+            "row 2, column 'version': tool 'CXR' has no version '9.9'; registered versions: 1.0",
+        ),
+        (
+            "results",
+            "tool,version,study_id,finding,score\nCXR,1.0,NOPE,x,0.5\n",
+            "row 2, column 'study_id': no study with this study_id has been ingested",
+        ),
+        (
+            "results",
+            "tool,version,study_id,finding,score,received_at\nCXR,1.0,A1,x,0.5,31/01/2025\n",
+            "row 2, column 'received_at': '31/01/2025' is not an ISO 8601 date",
+        ),
+        (
+            "results",
+            "tool,version,study_id,finding,score\nCXR,1.0,A1,x,0.5\nCXR,1.0,A1,x,0.6\n",
+            "row 3: duplicate: an earlier row of this file has the same tool, version, study_id",
+        ),
+        (
+            "references",
+            "study_id,finding,label,source\nA1,x,maybe,report\n",
+            "row 2, column 'label': 'maybe' is not a yes/no value",
+        ),
+        (
+            "references",
+            "study_id,finding,label,source\nA1,x,1,gut feeling\n",
+            "row 2, column 'source': 'gut feeling' is not a reference source",
+        ),
+        (
+            "references",
+            "study_id,finding,label,source\nA1,x,1,report\nA1,x,0,report\n",
+            "row 3: duplicate",
+        ),
+        (
+            "studies",
+            STUDIES_HEADER + "\nP9,A9,S1,2025-13-01,DX,Acme,F,54,A\n",
+            "row 2, column 'acquired_at': '2025-13-01' is not an ISO 8601 date",
+        ),
+        (
+            "studies",
+            STUDIES_HEADER + "\nP9,A9,S1,2999-01-01,DX,Acme,F,54,A\n",
+            "row 2, column 'acquired_at': '2999-01-01' is in the future",
+        ),
+        (
+            "studies",
+            STUDIES_HEADER + "\nP9,A9,S1,2025-01-01,DX,Acme,F,154,A\n",
+            "row 2, column 'age': '154' is outside 0 to 130",
+        ),
+        (
+            "studies",
+            STUDIES_HEADER + "\nP9,A9,S1,2025-01-01,DX,Acme,F,54,W\n",
+            "row 2, column 'ethnic_group': 'W' is not an NHS ethnic category code",
+        ),
+        (
+            "studies",
+            STUDIES_HEADER + "\nP9,A9,S2,2025-01-01,DX,Acme,F,54,A\n",
+            "row 2, column 'site': site 'S2' is not registered",
+        ),
+        (
+            "studies",
+            STUDIES_HEADER + "\nP9,A9,S1,2025-01-01,DX,Acme,F,54,A\n"
+            "P9,A9,S1,2025-01-01,DX,Acme,F,54,A\n",
+            "row 3: duplicate",
+        ),
+        (
+            "studies",
+            STUDIES_HEADER + "\n,A9,S1,2025-01-01,DX,Acme,F,54,A\n",
+            "row 2, column 'patient_id': patient_id is blank",
+        ),
+        (
+            "studies",
+            STUDIES_HEADER + "\nP9,A9,S1,2025-01-01,DX,Acme,F,54\n",
+            "row 2: has 8 fields but the header has 9",
+        ),
     ],
 )
 def test_bad_rows_reject_the_whole_file(
@@ -213,25 +292,33 @@ def test_bad_rows_reject_the_whole_file(
     [
         (b"", "bad.csv: is empty; expected a header row naming at least"),
         (b"tool,version,study_id,finding,score\n", "bad.csv: has a header but no data rows"),
-        ("tool,version,study_id,finding,score\nCXR,1.0,A1,fracture,0.5\nCXR,1.0,A2,fr".encode(),
-         "bad.csv, row 3: the last row has 4 of 5 fields and the file does not end with a "
-         "line break: the file looks truncated"),
-        ('tool,version,study_id,finding,score\nCXR,1.0,A1,"nod'.encode(),
-         "is not well-formed CSV"),
-        ("tool,version,study_id,finding,score\nCXR,1.0,A1,öde,0.5\n".encode("latin-1"),
-         "bad.csv, row 2: is not UTF-8 text (byte 0xF6 near this row)"),
+        (
+            b"tool,version,study_id,finding,score\nCXR,1.0,A1,fracture,0.5\nCXR,1.0,A2,fr",
+            "bad.csv, row 3: the last row has 4 of 5 fields and the file does not end with a "
+            "line break: the file looks truncated",
+        ),
+        (b'tool,version,study_id,finding,score\nCXR,1.0,A1,"nod', "is not well-formed CSV"),
+        (
+            "tool,version,study_id,finding,score\nCXR,1.0,A1,öde,0.5\n".encode("latin-1"),
+            "bad.csv, row 2: is not UTF-8 text (byte 0xF6 in line 2 of the file)",
+        ),
         ("tool,version,study_id,finding,score\n".encode("utf-16"), "is UTF-16 encoded"),
     ],
 )
-def test_file_level_faults(department: Store, tmp_path: Path, content: bytes, expected: str) -> None:
+def test_file_level_faults(
+    department: Store, tmp_path: Path, content: bytes, expected: str
+) -> None:
     err = rejected(department, write(tmp_path, "bad.csv", content), "results")
     assert expected in str(err), str(err)
 
 
 def test_many_problems_are_listed_together_and_bounded(department: Store, tmp_path: Path) -> None:
     body = "".join(f"CXR,1.0,A1,f{i},oops\n" for i in range(80))
-    err = rejected(department, write(tmp_path, "bad.csv",
-                                     "tool,version,study_id,finding,score\n" + body), "results")
+    err = rejected(
+        department,
+        write(tmp_path, "bad.csv", "tool,version,study_id,finding,score\n" + body),
+        "results",
+    )
     assert len(err.problems) == department.settings.ingest_max_problems
     assert err.truncated and "further problems not listed" in str(err)
     assert [p.row for p in err.problems[:3]] == [2, 3, 4]
@@ -255,11 +342,20 @@ def test_a_late_bad_row_rolls_back_earlier_batches(tmp_path: Path, db_url: str) 
 
 
 def test_column_mapping_for_vendor_exports(department: Store, tmp_path: Path) -> None:
-    path = write(tmp_path, "vendor.csv",
-                 "Algorithm,AlgVersion,AccessionNumber,Label,Probability,PatientName\n"
-                 "CXR,1.0,A1,pneumothorax,0.7,Smith^John\n")
-    mapping = {"Algorithm": "tool", "AlgVersion": "version", "AccessionNumber": "study_id",
-               "Label": "finding", "Probability": "score", "PatientName": "-"}
+    path = write(
+        tmp_path,
+        "vendor.csv",
+        "Algorithm,AlgVersion,AccessionNumber,Label,Probability,PatientName\n"
+        "CXR,1.0,A1,pneumothorax,0.7,Smith^John\n",
+    )
+    mapping = {
+        "Algorithm": "tool",
+        "AlgVersion": "version",
+        "AccessionNumber": "study_id",
+        "Label": "finding",
+        "Probability": "score",
+        "PatientName": "-",
+    }
     assert ingest_csv(department, "results", path, mapping=mapping).inserted == 1
     err = rejected(department, path, "results", mapping={"Algoritm": "tool"})
     assert "column 'algoritm': the column mapping names this column" in str(err)
@@ -274,18 +370,29 @@ def test_unknown_site_can_be_created_on_request(store: Store, tmp_path: Path) ->
 def test_json_records_share_the_contract(department: Store) -> None:
     records = [
         {"tool": "CXR", "version": "1.0", "study_id": "A1", "finding": "nodule", "score": 0.4},
-        {"tool": "CXR", "version": "1.0", "study_id": "A2", "finding": "nodule", "score": 0.7,
-         "localisations": [{"x": 1}]},
+        {
+            "tool": "CXR",
+            "version": "1.0",
+            "study_id": "A2",
+            "finding": "nodule",
+            "score": 0.7,
+            "localisations": [{"x": 1}],
+        },
     ]
     assert ingest_records(department, "results", records).inserted == 2
     assert ingest_records(department, "results", records).unchanged == 2
     before = snapshot(department)
-    bad = [*records, {"tool": "CXR", "version": "1.0", "study_id": "A3", "finding": "nodule",
-                      "score": "x"}]
+    bad = [
+        *records,
+        {"tool": "CXR", "version": "1.0", "study_id": "A3", "finding": "nodule", "score": "x"},
+    ]
     with pytest.raises(DataValidationError) as info:
         ingest_records(department, "results", bad)
     assert "record 2, column 'score'" in str(info.value)
     assert snapshot(department) == before
     with pytest.raises(DataValidationError, match="record 0, column 'finding'"):
-        ingest_records(department, "results", [{"tool": "CXR", "version": "1.0",
-                                                "study_id": "A1", "score": 0.1}])
+        ingest_records(
+            department,
+            "results",
+            [{"tool": "CXR", "version": "1.0", "study_id": "A1", "score": 0.1}],
+        )

@@ -55,12 +55,15 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-tool_app = typer.Typer(help="Register AI tools and manage their lifecycle status.",
-                       no_args_is_help=True)
-version_app = typer.Typer(help="Register tool versions and the manufacturer's claims.",
-                          no_args_is_help=True)
-site_app = typer.Typer(help="Register the department's sites (hospitals, units).",
-                       no_args_is_help=True)
+tool_app = typer.Typer(
+    help="Register AI tools and manage their lifecycle status.", no_args_is_help=True
+)
+version_app = typer.Typer(
+    help="Register tool versions and the manufacturer's claims.", no_args_is_help=True
+)
+site_app = typer.Typer(
+    help="Register the department's sites (hospitals, units).", no_args_is_help=True
+)
 app.add_typer(tool_app, name="tool")
 app.add_typer(version_app, name="version")
 app.add_typer(site_app, name="site")
@@ -113,8 +116,11 @@ def _print_json(data: Any) -> None:
 def _root(
     home: Annotated[
         Path | None,
-        typer.Option("--home", help="Folder of the installation (database and site secret). "
-                     "Default: $RADASSURE_HOME or ./radassure-data."),
+        typer.Option(
+            "--home",
+            help="Folder of the installation (database and site secret). "
+            "Default: $RADASSURE_HOME or ./radassure-data.",
+        ),
     ] = None,
     version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
 ) -> None:
@@ -134,8 +140,10 @@ def init(json_out: JsonOpt = False) -> None:
         return
     out.print(f"Database: {report.database} (schema {report.revision_after})")
     if report.secret_created:
-        out.print(f"Created the site secret {report.secret_file} (mode 600). Back it up "
-                  "safely: without it, new data cannot be linked to existing pseudonyms.")
+        out.print(
+            f"Created the site secret {report.secret_file} (mode 600). Back it up "
+            "safely: without it, new data cannot be linked to existing pseudonyms."
+        )
     elif report.secret_file:
         out.print(f"Using the existing site secret {report.secret_file}.")
     out.print("Next: register sites (radassure site add) and tools (radassure tool add).")
@@ -209,8 +217,10 @@ def tool_add(
     if json_out:
         _print_json(info.to_dict())
         return
-    out.print(f"Tool {info.name!r} is registered (status {info.status}). Next: "
-              f"radassure version add {info.name!r} VERSION --threshold T")
+    out.print(
+        f"Tool {info.name!r} is registered (status {info.status}). Next: "
+        f"radassure version add {info.name!r} VERSION --threshold T"
+    )
 
 
 def _live_version(t: ToolInfo) -> str:
@@ -229,11 +239,11 @@ def tool_list(json_out: JsonOpt = False) -> None:
     if json_out:
         _print_json([t.to_dict() for t in tools])
         return
-    table = Table("name", "manufacturer", "task", "modality", "status", "latest version",
-                  title="AI tools")
+    table = Table(
+        "name", "manufacturer", "task", "modality", "status", "latest version", title="AI tools"
+    )
     for t in tools:
-        table.add_row(t.name, t.manufacturer, t.task, t.modality or "-", t.status,
-                      _live_version(t))
+        table.add_row(t.name, t.manufacturer, t.task, t.modality or "-", t.status, _live_version(t))
     out.print(table)
 
 
@@ -251,37 +261,55 @@ def tool_show(name: str, json_out: JsonOpt = False) -> None:
         _print_json({**info.to_dict(), "counts": counts.__dict__})
         return
     out.print(f"[bold]{info.name}[/] ({info.manufacturer}) - {info.task}, status {info.status}")
-    for label in ("product", "intended_use", "modality", "body_part", "clinical_pathway",
-                  "regulatory_marking", "device_class", "mhra_reference", "udi_di",
-                  "clinical_owner"):
+    for label in (
+        "product",
+        "intended_use",
+        "modality",
+        "body_part",
+        "clinical_pathway",
+        "regulatory_marking",
+        "device_class",
+        "mhra_reference",
+        "udi_di",
+        "clinical_owner",
+    ):
         value = getattr(info, label)
         if value:
             out.print(f"  {label.replace('_', ' ')}: {value}")
-    table = Table("version", "deployed", "threshold", "score range", "results", "claims",
-                  title="Versions")
+    table = Table(
+        "version", "deployed", "threshold", "score range", "results", "claims", title="Versions"
+    )
     for v in info.versions:
         claims = "; ".join(f"{c.metric} {c.value:g}" for c in v.claims) or "-"
-        table.add_row(v.version, str(v.deployment_date or "-"),
-                      "-" if v.operating_threshold is None else f"{v.operating_threshold:g}",
-                      f"{v.score_min:g} to {v.score_max:g}",
-                      str(counts.by_version.get(v.version, 0)), claims)
+        table.add_row(
+            v.version,
+            str(v.deployment_date or "-"),
+            "-" if v.operating_threshold is None else f"{v.operating_threshold:g}",
+            f"{v.score_min:g} to {v.score_max:g}",
+            str(counts.by_version.get(v.version, 0)),
+            claims,
+        )
     out.print(table)
-    out.print(f"Data: {counts.studies} studies, {counts.results} results, "
-              f"{counts.results_with_reference} with a reference standard.")
+    out.print(
+        f"Data: {counts.studies} studies, {counts.results} results, "
+        f"{counts.results_with_reference} with a reference standard."
+    )
     out.print("Status history:")
     for h in info.status_history:
         who = f" by {h.changed_by}" if h.changed_by else ""
         why = f" ({h.reason})" if h.reason else ""
-        out.print(f"  {h.changed_at:%Y-%m-%d %H:%M} {h.from_status or '-'} -> "
-                  f"{h.to_status}{who}{why}")
+        out.print(
+            f"  {h.changed_at:%Y-%m-%d %H:%M} {h.from_status or '-'} -> {h.to_status}{who}{why}"
+        )
 
 
 @tool_app.command("status")
 @handled
 def tool_status(
     name: str,
-    status: Annotated[str, typer.Argument(help="proposed, evaluating, approved, live, "
-                                          "suspended or retired.")],
+    status: Annotated[
+        str, typer.Argument(help="proposed, evaluating, approved, live, suspended or retired.")
+    ],
     reason: Annotated[str | None, typer.Option(help="Why (kept in the history).")] = None,
     by: Annotated[str | None, typer.Option(help="Who decided.")] = None,
 ) -> None:
@@ -300,8 +328,10 @@ def tool_status(
 def version_add(
     tool: Annotated[str, typer.Argument(help="Registered tool name.")],
     version: Annotated[str, typer.Argument(help="Version as the manufacturer states it.")],
-    threshold: Annotated[float | None, typer.Option(
-        help="Operating threshold: scores at or above it are positive calls.")] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Operating threshold: scores at or above it are positive calls."),
+    ] = None,
     deployed: Annotated[str | None, typer.Option(help="Deployment date, YYYY-MM-DD.")] = None,
     score_min: Annotated[float, typer.Option(help="Lowest possible score.")] = 0.0,
     score_max: Annotated[float, typer.Option(help="Highest possible score.")] = 1.0,
@@ -316,8 +346,16 @@ def version_add(
             raise _fail(f"--deployed {deployed!r} is not a date; use YYYY-MM-DD.", 2) from None
     st = _store()
     try:
-        v = add_version(st, tool, version, deployment_date=when, operating_threshold=threshold,
-                        score_min=score_min, score_max=score_max, notes=notes)
+        v = add_version(
+            st,
+            tool,
+            version,
+            deployment_date=when,
+            operating_threshold=threshold,
+            score_min=score_min,
+            score_max=score_max,
+            notes=notes,
+        )
     finally:
         st.dispose()
     out.print(f"Version {v.version} of {tool!r} is registered.")
@@ -338,8 +376,20 @@ def version_claim(
     """Record the manufacturer's claimed performance for a version."""
     st = _store()
     try:
-        add_claim(st, tool, version, ClaimInfo(metric, value, finding, ci_low, ci_high,
-                                                0.95 if ci_low is not None else None, source))
+        add_claim(
+            st,
+            tool,
+            version,
+            ClaimInfo(
+                metric,
+                value,
+                finding,
+                ci_low,
+                ci_high,
+                0.95 if ci_low is not None else None,
+                source,
+            ),
+        )
     finally:
         st.dispose()
     out.print(f"Claim recorded: {tool} {version} {metric} {value:g}.")
@@ -352,19 +402,24 @@ def _parse_mapping(pairs: list[str] | None, mapping_file: Path | None) -> dict[s
         try:
             loaded = json.loads(mapping_file.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"--mapping-file {mapping_file}: cannot read a JSON object "
-                             f"({exc}).") from exc
+            raise ValueError(
+                f"--mapping-file {mapping_file}: cannot read a JSON object ({exc})."
+            ) from exc
         if not isinstance(loaded, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()
         ):
-            raise ValueError(f"--mapping-file {mapping_file} must hold a JSON object of "
-                             '"vendor column": "radassure column" strings.')
+            raise ValueError(
+                f"--mapping-file {mapping_file} must hold a JSON object of "
+                '"vendor column": "radassure column" strings.'
+            )
         mapping.update(loaded)
     for pair in pairs or []:
         vendor, sep, ours = pair.partition("=")
         if not sep or not vendor.strip() or not ours.strip():
-            raise ValueError(f"--map {pair!r} must look like VENDOR_COLUMN=radassure_column "
-                             "(or VENDOR_COLUMN=- to drop it).")
+            raise ValueError(
+                f"--map {pair!r} must look like VENDOR_COLUMN=radassure_column "
+                "(or VENDOR_COLUMN=- to drop it)."
+            )
         mapping[vendor.strip()] = ours.strip()
     return mapping
 
@@ -374,17 +429,26 @@ def _parse_mapping(pairs: list[str] | None, mapping_file: Path | None) -> dict[s
 def ingest(
     kind: Annotated[str, typer.Argument(help="studies, results or references.")],
     file: Annotated[Path, typer.Argument(help="UTF-8 CSV file with a header row.")],
-    map_: Annotated[list[str] | None, typer.Option(
-        "--map", help="Rename a vendor column: VENDOR=ours (repeatable); VENDOR=- drops it.")
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="Rename a vendor column: VENDOR=ours (repeatable); VENDOR=- drops it."
+        ),
     ] = None,
-    mapping_file: Annotated[Path | None, typer.Option(
-        help='JSON object {"vendor column": "radassure column"}.')] = None,
+    mapping_file: Annotated[
+        Path | None, typer.Option(help='JSON object {"vendor column": "radassure column"}.')
+    ] = None,
     delimiter: Annotated[str, typer.Option(help="Field delimiter.")] = ",",
-    on_conflict: Annotated[str, typer.Option(
-        help="When a row contradicts stored data: error (reject the file), skip (keep "
-        "stored) or update (replace stored).")] = "error",
-    create_sites: Annotated[bool, typer.Option(
-        help="Register unknown site codes instead of rejecting the file.")] = False,
+    on_conflict: Annotated[
+        str,
+        typer.Option(
+            help="When a row contradicts stored data: error (reject the file), skip (keep "
+            "stored) or update (replace stored)."
+        ),
+    ] = "error",
+    create_sites: Annotated[
+        bool, typer.Option(help="Register unknown site codes instead of rejecting the file.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Load a CSV file of studies, AI results or reference standards, all or nothing.
@@ -402,29 +466,50 @@ def ingest(
     st = _store()
     try:
         if sys.stderr.isatty() and not json_out:
-            with Progress(TextColumn("{task.description}"), BarColumn(),
-                          TextColumn("{task.fields[rows]:,} rows"), TimeRemainingColumn(),
-                          console=err, transient=True) as bar:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[rows]:,} rows"),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            ) as bar:
                 task = bar.add_task(f"Ingesting {file.name}", total=None, rows=0)
 
                 def progress(done: int, total: int, rows: int) -> None:
                     bar.update(task, completed=done, total=total, rows=rows)
 
-                summary = ingest_csv(st, kind, file, mapping=mapping, delimiter=delimiter,
-                                     on_conflict=on_conflict, create_sites=create_sites,
-                                     progress=progress)
+                summary = ingest_csv(
+                    st,
+                    kind,
+                    file,
+                    mapping=mapping,
+                    delimiter=delimiter,
+                    on_conflict=on_conflict,
+                    create_sites=create_sites,
+                    progress=progress,
+                )
         else:
-            summary = ingest_csv(st, kind, file, mapping=mapping, delimiter=delimiter,
-                                 on_conflict=on_conflict, create_sites=create_sites)
+            summary = ingest_csv(
+                st,
+                kind,
+                file,
+                mapping=mapping,
+                delimiter=delimiter,
+                on_conflict=on_conflict,
+                create_sites=create_sites,
+            )
     finally:
         st.dispose()
     if json_out:
         _print_json(summary.to_dict())
         return
-    out.print(f"{summary.source}: {summary.rows:,} rows; {summary.inserted:,} new, "
-              f"{summary.unchanged:,} already stored, {summary.updated:,} updated, "
-              f"{summary.skipped_conflicts:,} conflicting rows kept as stored "
-              f"({summary.seconds:.1f} s).")
+    out.print(
+        f"{summary.source}: {summary.rows:,} rows; {summary.inserted:,} new, "
+        f"{summary.unchanged:,} already stored, {summary.updated:,} updated, "
+        f"{summary.skipped_conflicts:,} conflicting rows kept as stored "
+        f"({summary.seconds:.1f} s)."
+    )
     if summary.sites_created:
         out.print(f"Registered new sites: {', '.join(summary.sites_created)}")
 
@@ -434,17 +519,24 @@ def ingest(
 @handled
 def demo(
     home: Annotated[Path, typer.Option(help="Folder for the demo installation.")] = Path(
-        "radassure-demo"),
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed builds the same "
-                                      "department.")] = 20250101,
+        "radassure-demo"
+    ),
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed builds the same department.")
+    ] = 20250101,
     studies: Annotated[int, typer.Option(help="Number of studies.")] = 52_000,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing demo database.")] = False,
 ) -> None:
     """Build a synthetic demo department (two sites, three tools, a year of data)."""
     from radassure.services.demo import build_demo
 
-    report = build_demo(Settings(home=home), seed=seed, n_studies=studies, overwrite=overwrite,
-                        progress=lambda msg: err.print(msg, highlight=False))
+    report = build_demo(
+        Settings(home=home),
+        seed=seed,
+        n_studies=studies,
+        overwrite=overwrite,
+        progress=lambda msg: err.print(msg, highlight=False),
+    )
     for line in report.lines():
         out.print(line, highlight=False)
 
@@ -452,8 +544,9 @@ def demo(
 @app.command()
 @handled
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on (default "
-                                             "127.0.0.1).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
 ) -> None:
     """Start the web app and JSON API (open the printed address in a browser)."""
@@ -463,8 +556,12 @@ def serve(
 
     settings = _settings()
     open_store(settings).dispose()  # fail early, with a clear message, if not initialised
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
-                log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ class Estimate:
     '0.87 (95% CI 0.84 to 0.90)'
     >>> e.contains(0.85)
     True
+
     """
 
     value: float

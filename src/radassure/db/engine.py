@@ -64,6 +64,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     >>> eng = make_engine("sqlite://")
     >>> eng.dialect.name
     'sqlite'
+
     """
     try:
         parsed = make_url(url)
@@ -99,7 +100,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     except OperationalError as exc:
         raise DatabaseError(
             f"Could not migrate the database at {engine.url.render_as_string()}: "
-            f"{exc.orig}. Check RADASSURE_DATABASE_URL and that the server is running."
+            f"{str(exc.orig).strip().splitlines()[0]}. Check RADASSURE_DATABASE_URL and "
+            "that the server is running."
         ) from exc
 
 
@@ -110,8 +112,15 @@ def head_revision(engine: Engine) -> str | None:
 
 def current_revision(engine: Engine) -> str | None:
     """Return the revision the database is at, or None for an empty database."""
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise DatabaseError(
+            f"Could not open the database at {engine.url.render_as_string()}: "
+            f"{str(exc.orig).strip().splitlines()[0]}. Check RADASSURE_DATABASE_URL and that "
+            "the server is running."
+        ) from exc
 
 
 @contextmanager

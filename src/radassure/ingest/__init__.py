@@ -5,6 +5,7 @@ from radassure.ingest.pseudonym import Pseudonymiser, new_secret
 from radassure.ingest.reader import CsvSource, Header, check_header
 from radassure.ingest.records import (
     ReferenceRecord,
+    ResultBatch,
     ResultRecord,
     StudyRecord,
     parse_bool,
@@ -23,6 +24,7 @@ __all__ = [
     "Header",
     "Pseudonymiser",
     "ReferenceRecord",
+    "ResultBatch",
     "ResultRecord",
     "StudyRecord",
     "check_header",

@@ -25,6 +25,7 @@ def new_secret() -> str:
     --------
     >>> len(new_secret())
     64
+
     """
     return secrets.token_hex(32)
 
@@ -43,6 +44,7 @@ class Pseudonymiser:
     >>> key = p.study("ACC123")
     >>> len(key), key == p.study(" ACC123 "), key == p.patient("ACC123")
     (64, True, False)
+
     """
 
     __slots__ = ("_patient_key", "_study_key")

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterator, Mapping
+from itertools import islice
 from pathlib import Path
 from typing import IO
 
@@ -63,6 +64,7 @@ class Header:
         Acquisition parameter name (without the ``acq_`` prefix) to position.
     width : int
         Number of fields each row must have.
+
     """
 
     def __init__(self, names: list[str | None], kind: str) -> None:
@@ -119,6 +121,7 @@ def check_header(
     ...                  "refs.csv", {"Accession": "study_id"})
     >>> h.index["study_id"]
     0
+
     """
     contract = contract_for(kind)
     allowed = {c.name for c in contract}
@@ -128,8 +131,13 @@ def check_header(
     for vendor in norm_map:
         if vendor not in seen_raw:
             problems.append(
-                InputProblem(source, 1, vendor, "the column mapping names this column but the "
-                             "file has no such column; check the mapping's spelling.")
+                InputProblem(
+                    source,
+                    1,
+                    vendor,
+                    "the column mapping names this column but the "
+                    "file has no such column; check the mapping's spelling.",
+                )
             )
     names: list[str | None] = []
     for raw in raw_names:
@@ -138,11 +146,15 @@ def check_header(
         if name == IGNORE:
             names.append(None)
             continue
-        if name not in allowed and not (name.startswith(ACQ_PREFIX) and len(name) > len(ACQ_PREFIX)):
+        if name not in allowed and not (
+            name.startswith(ACQ_PREFIX) and len(name) > len(ACQ_PREFIX)
+        ):
             expected = ", ".join(c.name for c in contract)
             problems.append(
                 InputProblem(
-                    source, 1, raw.strip() or "(blank)",
+                    source,
+                    1,
+                    raw.strip() or "(blank)",
                     f"unknown column. Columns accepted for {kind}: {expected}, and numeric "
                     f"acquisition parameters named {ACQ_PREFIX}*. Rename it, map it with "
                     f"--map '{raw.strip()}=<column>', or drop it with --map '{raw.strip()}=-'.",
@@ -152,13 +164,16 @@ def check_header(
     present = [n for n in names if n is not None]
     for dup in sorted({n for n in present if present.count(n) > 1}):
         problems.append(
-            InputProblem(source, 1, dup, "this column appears more than once (after mapping); "
-                         "keep one.")
+            InputProblem(
+                source, 1, dup, "this column appears more than once (after mapping); keep one."
+            )
         )
     for spec in contract:
         if spec.required and spec.name not in present:
             problems.append(
-                InputProblem(source, 1, spec.name, f"required column is missing ({spec.description})")
+                InputProblem(
+                    source, 1, spec.name, f"required column is missing ({spec.description})"
+                )
             )
     if problems:
         raise DataValidationError(problems)
@@ -185,10 +200,12 @@ class CsvSource:
     --------
     >>> import tempfile, os
     >>> d = tempfile.mkdtemp(); p = os.path.join(d, "r.csv")
-    >>> _ = open(p, "w").write("study_id,finding,label,source\\nA1,nodule,1,report\\n")
+    >>> lines = ["study_id,finding,label,source", "A1,nodule,1,report", ""]
+    >>> _ = open(p, "w").write(chr(10).join(lines))
     >>> src = CsvSource(p, "references")
     >>> [(first, rows) for first, rows in src.batches()]
     [(2, [['A1', 'nodule', '1', 'report']])]
+
     """
 
     def __init__(
@@ -213,8 +230,14 @@ class CsvSource:
             self.total_bytes = self.path.stat().st_size
         except OSError as exc:
             raise DataValidationError(
-                [InputProblem(str(path), None, None, f"cannot be read ({exc.strerror}); check "
-                              "the path and permissions.")]
+                [
+                    InputProblem(
+                        str(path),
+                        None,
+                        None,
+                        f"cannot be read ({exc.strerror}); check the path and permissions.",
+                    )
+                ]
             ) from exc
         if self.path.is_dir():
             raise DataValidationError(
@@ -234,6 +257,16 @@ class CsvSource:
     def _fail(self, row: int | None, message: str) -> DataValidationError:
         return DataValidationError([InputProblem(self.source, row, None, message)])
 
+    def _first_undecodable_line(self) -> int | None:
+        # The decoder fails a chunk ahead of the row being parsed; find the exact line.
+        with self.path.open("rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    return number
+        return None
+
     def batches(self) -> Iterator[tuple[int, list[list[str]]]]:
         """Yield ``(first_row_number, rows)``; the header is checked first.
 
@@ -246,13 +279,15 @@ class CsvSource:
             head = raw.read(4)
             raw.seek(0)
             if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-                raise self._fail(None, "is UTF-16 encoded; save it as UTF-8 (in Excel: "
-                                 "Save As > 'CSV UTF-8 (Comma delimited)').")
+                raise self._fail(
+                    None,
+                    "is UTF-16 encoded; save it as UTF-8 (in Excel: "
+                    "Save As > 'CSV UTF-8 (Comma delimited)').",
+                )
             self._hasher = _HashingReader(raw)
             buffered = io.BufferedReader(self._hasher, buffer_size=1 << 20)
             text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="strict", newline="")
             reader = csv.reader(text, delimiter=self.delimiter, strict=True)
-            row_no = 1
             try:
                 try:
                     raw_header = next(reader)
@@ -260,49 +295,50 @@ class CsvSource:
                     raise self._fail(None, "is empty; expected a header row.") from None
                 header = check_header(raw_header, self.kind, self.source, self.mapping)
                 self.header = header
-                batch: list[list[str]] = []
+                # Batches come from islice (the C reader, no Python per row); one batch is
+                # held back so the last row of the file can be checked for truncation.
                 first = 2
-                pending: list[str] | None = None
-                for row in reader:
-                    row_no += 1
-                    if pending is not None:
-                        batch.append(pending)
-                        if len(batch) >= self.batch_rows:
-                            yield first, batch
-                            first += len(batch)
-                            batch = []
-                    pending = row
-                if pending is not None:
-                    if (
-                        len(pending) < header.width
-                        and self._hasher.last_byte not in (b"\n", b"\r")
-                    ):
-                        raise DataValidationError([
-                            InputProblem(
-                                self.source, row_no, None,
-                                f"the last row has {len(pending)} of {header.width} fields and "
-                                "the file does not end with a line break: the file looks "
-                                "truncated (cut off while copying or exporting). Export it again.",
-                            )
-                        ])
-                    batch.append(pending)
-                if row_no == 1:
+                batch = list(islice(reader, self.batch_rows))
+                if not batch:
                     raise self._fail(None, "has a header but no data rows.")
-                self.rows_read = row_no - 1
-                if batch:
+                while batch:
+                    following = list(islice(reader, self.batch_rows))
+                    if not following:
+                        last = batch[-1]
+                        if len(last) < header.width and self._hasher.last_byte not in (
+                            b"\n",
+                            b"\r",
+                        ):
+                            raise DataValidationError(
+                                [
+                                    InputProblem(
+                                        self.source,
+                                        first + len(batch) - 1,
+                                        None,
+                                        f"the last row has {len(last)} of {header.width} fields "
+                                        "and the file does not end with a line break: the file "
+                                        "looks truncated (cut off while copying or exporting). "
+                                        "Export it again.",
+                                    )
+                                ]
+                            )
+                    self.rows_read += len(batch)
                     yield first, batch
+                    first += len(batch)
+                    batch = following
             except UnicodeDecodeError as exc:
                 bad = exc.object[exc.start : exc.start + 1].hex().upper()
+                line = self._first_undecodable_line()
                 raise self._fail(
-                    row_no + 1,
-                    f"is not UTF-8 text (byte 0x{bad} near this row); save it as UTF-8 "
-                    "(in Excel: Save As > 'CSV UTF-8 (Comma delimited)').",
+                    line,
+                    f"is not UTF-8 text (byte 0x{bad} in line {line} of the file); save it as "
+                    "UTF-8 (in Excel: Save As > 'CSV UTF-8 (Comma delimited)').",
                 ) from exc
             except csv.Error as exc:
                 raise self._fail(
-                    row_no + 1,
+                    reader.line_num,
                     f"is not well-formed CSV ({exc}); an unclosed quote usually means the file "
-                    "was truncated or a field contains a stray \" character.",
+                    'was truncated or a field contains a stray " character.',
                 ) from exc
             finally:
                 text.detach()

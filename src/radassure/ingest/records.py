@@ -12,7 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from radassure.errors import InputProblem
 from radassure.ingest.pseudonym import Pseudonymiser
@@ -20,6 +23,7 @@ from radassure.ingest.reader import Header
 
 __all__ = [
     "ReferenceRecord",
+    "ResultBatch",
     "ResultRecord",
     "StudyRecord",
     "parse_bool",
@@ -97,14 +101,16 @@ def parse_bool(text: str) -> bool:
     --------
     >>> parse_bool("Positive"), parse_bool("0")
     (True, False)
+
     """
     low = text.strip().lower()
     if low in _TRUE:
         return True
     if low in _FALSE:
         return False
-    raise ValueError(f"{text!r} is not a yes/no value; use 1/0, true/false, yes/no or "
-                     "positive/negative.")
+    raise ValueError(
+        f"{text!r} is not a yes/no value; use 1/0, true/false, yes/no or positive/negative."
+    )
 
 
 def parse_time(text: str, now: dt.datetime) -> dt.datetime:
@@ -114,6 +120,7 @@ def parse_time(text: str, now: dt.datetime) -> dt.datetime:
     --------
     >>> parse_time("2026-03-01T09:30:00+01:00", dt.datetime(2026, 6, 1))
     datetime.datetime(2026, 3, 1, 8, 30)
+
     """
     try:
         value = dt.datetime.fromisoformat(text.strip())
@@ -145,8 +152,9 @@ def _finding(value: str) -> str:
     if not value:
         raise ValueError("finding is blank; name the finding (e.g. pneumothorax).")
     if len(value) > 64 or " " in value:
-        raise ValueError(f"{value!r} is not a valid finding name: at most 64 characters, no "
-                         "spaces (use _).")
+        raise ValueError(
+            f"{value!r} is not a valid finding name: at most 64 characters, no spaces (use _)."
+        )
     return value
 
 
@@ -219,9 +227,15 @@ class _Collector:
 
 
 def _shape_ok(row: list[str], header: Header, row_no: int, out: _Collector) -> bool:
+    if not row:
+        return False  # a blank line: nothing to store, nothing wrong
     if len(row) != header.width:
-        out.add(row_no, None, f"has {len(row)} fields but the header has {header.width}; "
-                "check for a stray comma or an unquoted field.")
+        out.add(
+            row_no,
+            None,
+            f"has {len(row)} fields but the header has {header.width}; "
+            "check for a stray comma or an unquoted field.",
+        )
         return False
     return True
 
@@ -244,15 +258,26 @@ def validate_studies(
     records, problems, overflow
         Valid records, the problems found (at most ``max_problems``) and
         whether more problems were found than listed.
+
     """
     out = _Collector(source, max_problems, row_label)
     recs: list[StudyRecord] = []
     ix = header.index
     i_pat, i_study, i_site = ix["patient_id"], ix["study_id"], ix["site"]
     i_time, i_mod = ix["acquired_at"], ix["modality"]
-    opt = {name: ix.get(name) for name in (
-        "manufacturer", "model", "software_version", "body_part", "sex", "age",
-        "ethnic_group", "deprivation_decile")}
+    opt = {
+        name: ix.get(name)
+        for name in (
+            "manufacturer",
+            "model",
+            "software_version",
+            "body_part",
+            "sex",
+            "age",
+            "ethnic_group",
+            "deprivation_decile",
+        )
+    }
     acq = header.acquisition
     for offset, row in enumerate(rows):
         row_no = first_row + offset
@@ -296,8 +321,10 @@ def validate_studies(
                 raw_eth = row[pos].strip().upper()
                 if raw_eth:
                     if raw_eth not in ETHNIC:
-                        raise ValueError(f"{row[pos]!r} is not an NHS ethnic category code; use "
-                                         "A-S (as in the NHS Data Dictionary), Z or 99.")
+                        raise ValueError(
+                            f"{row[pos]!r} is not an NHS ethnic category code; use "
+                            "A-S (as in the NHS Data Dictionary), Z or 99."
+                        )
                     ethnic = raw_eth
             col = "deprivation_decile"
             pos = opt["deprivation_decile"]
@@ -316,12 +343,147 @@ def validate_studies(
             continue
         recs.append(
             StudyRecord(
-                row_no, pseudo.study(study), pseudo.patient(patient), site, when, modality,
-                texts["manufacturer"], texts["model"], texts["software_version"],
-                texts["body_part"], acquisition, sex, age, ethnic, decile,
+                row_no,
+                pseudo.study(study),
+                pseudo.patient(patient),
+                site,
+                when,
+                modality,
+                texts["manufacturer"],
+                texts["model"],
+                texts["software_version"],
+                texts["body_part"],
+                acquisition,
+                sex,
+                age,
+                ethnic,
+                decile,
             )
         )
     return recs, out.problems, out.overflow
+
+
+@dataclass
+class ResultBatch:
+    """A validated batch of AI-result rows, column by column.
+
+    Columns are parallel lists (one entry per accepted row); keeping them as
+    columns lets the store resolve names and check keys for the whole batch
+    at once.
+    """
+
+    rows: list[int]
+    tool: list[str]
+    version: list[str]
+    study_key: list[str]
+    finding: list[str]
+    score: list[float | None]
+    call: list[bool | None]
+    localisations: list[Any] | None
+    received_at: list[dt.datetime | None] | None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def records(self) -> list[ResultRecord]:
+        """Return the batch as row records (for small batches and tests)."""
+        n = len(self.rows)
+        locs = self.localisations or [None] * n
+        recv = self.received_at or [None] * n
+        return [
+            ResultRecord(*values)
+            for values in zip(
+                self.rows,
+                self.tool,
+                self.version,
+                self.study_key,
+                self.finding,
+                self.score,
+                self.call,
+                locs,
+                recv,
+                strict=True,
+            )
+        ]
+
+    @classmethod
+    def from_records(cls, recs: list[ResultRecord]) -> ResultBatch:
+        """Build a batch from row records."""
+        return cls(
+            [r.row for r in recs], [r.tool for r in recs], [r.version for r in recs],
+            [r.study_key for r in recs], [r.finding for r in recs], [r.score for r in recs],
+            [r.call for r in recs], [r.localisations for r in recs],
+            [r.received_at for r in recs],
+        )  # fmt: skip
+
+
+def _map_unique(values: tuple[str, ...], fn: Any) -> list[Any]:
+    """Apply ``fn`` once per distinct value (findings, calls and versions repeat a lot)."""
+    table = {v: fn(v) for v in set(values)}
+    return [table[v] for v in values]
+
+
+def _results_fast(
+    first_row: int, rows: list[list[str]], header: Header, pseudo: Pseudonymiser, now: dt.datetime
+) -> ResultBatch:
+    """Validate a clean batch column-wise; raise ValueError at the first irregularity.
+
+    The caller then re-runs the row-wise validator, which names every problem;
+    so this path only has to be right on clean data and never more lenient.
+    """
+    width = header.width
+    for row in rows:
+        if len(row) != width:
+            raise ValueError("shape")
+    cols = list(zip(*rows, strict=True))
+    ix = header.index
+
+    def text(raw: str) -> str:
+        value = raw.strip()
+        if not value:
+            raise ValueError("blank")
+        return value
+
+    def study(raw: str) -> str:
+        return pseudo.study(_key_text(raw, "study_id"))
+
+    tool = _map_unique(cols[ix["tool"]], text)
+    version = _map_unique(cols[ix["version"]], text)
+    study_key = _map_unique(cols[ix["study_id"]], study)
+    finding = _map_unique(cols[ix["finding"]], _finding)
+    n = len(rows)
+    i_score = ix.get("score")
+    score: list[float | None]
+    if i_score is not None:
+        arr = np.asarray(cols[i_score], dtype=np.float64)  # ValueError on blanks or text
+        if not np.isfinite(arr).all():
+            raise ValueError("non-finite")
+        score = arr.tolist()
+    else:
+        score = [None] * n
+    i_call = ix.get("call")
+    call: list[bool | None] = [None] * n
+    if i_call is not None:
+        call = _map_unique(cols[i_call], lambda v: parse_bool(v) if v.strip() else None)
+    if i_score is None and any(c is None for c in call):
+        raise ValueError("no score and no call")
+    i_loc = ix.get("localisations")
+    locs = [_json(v) for v in cols[i_loc]] if i_loc is not None else None
+    i_recv = ix.get("received_at")
+    recv = None
+    if i_recv is not None:
+        recv = _map_unique(cols[i_recv], lambda v: parse_time(v, now) if v.strip() else None)
+    return ResultBatch(
+        list(range(first_row, first_row + n)),
+        tool,
+        version,
+        study_key,
+        finding,
+        score,
+        call,
+        locs,
+        recv,
+    )
 
 
 def validate_results(
@@ -334,8 +496,41 @@ def validate_results(
     source: str,
     max_problems: int = 50,
     row_label: str = "row",
+) -> tuple[ResultBatch, list[InputProblem], bool]:
+    """Validate a batch of AI-result rows (see :func:`validate_studies`).
+
+    Clean batches take a column-wise path (each distinct tool, study, finding
+    or call is checked once); a batch with any problem is re-checked row by
+    row so every problem is named.
+    """
+    try:
+        return _results_fast(first_row, rows, header, pseudo, now), [], False
+    except ValueError:
+        pass
+    recs, problems, overflow = _validate_results_rows(
+        first_row,
+        rows,
+        header,
+        pseudo,
+        now=now,
+        source=source,
+        max_problems=max_problems,
+        row_label=row_label,
+    )
+    return ResultBatch.from_records(recs), problems, overflow
+
+
+def _validate_results_rows(
+    first_row: int,
+    rows: list[list[str]],
+    header: Header,
+    pseudo: Pseudonymiser,
+    *,
+    now: dt.datetime,
+    source: str,
+    max_problems: int = 50,
+    row_label: str = "row",
 ) -> tuple[list[ResultRecord], list[InputProblem], bool]:
-    """Validate a batch of AI-result rows (see :func:`validate_studies`)."""
     out = _Collector(source, max_problems, row_label)
     recs: list[ResultRecord] = []
     ix = header.index
@@ -385,8 +580,11 @@ def validate_results(
             out.add(row_no, col, str(exc))
             continue
         if score is None and call is None:
-            out.add(row_no, "score" if i_score is not None else "call",
-                    "score is blank and no call is given; give at least one.")
+            out.add(
+                row_no,
+                "score" if i_score is not None else "call",
+                "score is blank and no call is given; give at least one.",
+            )
             continue
         recs.append(
             ResultRecord(row_no, tool, version, last_key, finding, score, call, loc, received)
@@ -426,8 +624,10 @@ def validate_references(
             col = "source"
             src = row[i_src].strip().lower().replace("followup", "follow-up")
             if src not in SOURCES:
-                raise ValueError(f"{row[i_src]!r} is not a reference source; use report, "
-                                 "consensus, pathology or follow-up.")
+                raise ValueError(
+                    f"{row[i_src]!r} is not a reference source; use report, "
+                    "consensus, pathology or follow-up."
+                )
             col = "localisations"
             loc = _json(row[i_loc]) if i_loc is not None else None
             col = "recorded_at"

@@ -20,23 +20,26 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+import numpy as np
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from radassure.db import AIResult, AITool, IngestLog, Reference, Site, Study, ToolVersion
 from radassure.db.models import utcnow
 from radassure.errors import DatabaseError, DataValidationError, InputProblem
 from radassure.ingest import (
+    ACQ_PREFIX,
     CONTRACTS,
     CsvSource,
     Header,
     Pseudonymiser,
     ReferenceRecord,
-    ResultRecord,
+    ResultBatch,
     StudyRecord,
     check_header,
     validate_references,
@@ -50,7 +53,12 @@ __all__ = ["ON_CONFLICT", "IngestSummary", "ProgressFn", "ingest_csv", "ingest_r
 ON_CONFLICT = ("error", "skip", "update")
 #: Called after each batch with (bytes done, bytes total, rows done).
 ProgressFn = Callable[[int, int, int], None]
-_IN_CHUNK = 900  # below SQLite's oldest bound-parameter limit (999)
+_IN_CHUNK = 5_000  # below SQLite's bound-parameter limit (32,766 since 3.32)
+
+
+def _sqlite_time(value: dt.datetime) -> str:
+    # The exact text SQLAlchemy's SQLite DateTime type writes and parses.
+    return value.isoformat(" ", "microseconds")
 
 
 @dataclass(frozen=True)
@@ -91,10 +99,12 @@ class _Run:
         create_sites: bool,
         max_problems: int,
         row_label: str,
+        pool: ThreadPoolExecutor | None = None,
     ) -> None:
         if on_conflict not in ON_CONFLICT:
-            raise ValueError(f"on_conflict must be one of {', '.join(ON_CONFLICT)}, "
-                             f"not {on_conflict!r}.")
+            raise ValueError(
+                f"on_conflict must be one of {', '.join(ON_CONFLICT)}, not {on_conflict!r}."
+            )
         self.conn = conn
         self.kind = kind
         self.source = source
@@ -111,10 +121,81 @@ class _Run:
         self.updated = 0
         self.skipped = 0
         self.sites_created: list[str] = []
-        self.seen: set[int] = set()
         self.findings: dict[str, int] = {}
+        self.pool = pool
+        self.pending: Future[None] | None = None
+        self.in_chunk = _IN_CHUNK if conn.dialect.name == "sqlite" else 10_000
+        # Rows with ids above these were inserted by this run: lets the existence check
+        # tell a duplicate inside the file from a row stored before, in O(1) memory.
+        self.first_id = {
+            table.name: int(
+                conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+            )
+            for table in (Study.__table__, AIResult.__table__, Reference.__table__)
+            if isinstance(table, Table)
+        }
         self._sites: dict[str, int] | None = None
         self._versions: dict[tuple[str, str], tuple[int, float, float, float | None]] | None = None
+
+    def bulk_insert(
+        self,
+        table: str,
+        columns: Mapping[str, list[Any]],
+        *,
+        json_cols: Sequence[str] = (),
+        time_cols: Sequence[str] = (),
+    ) -> None:
+        """Insert columns of values through the driver, inside this run's transaction.
+
+        SQLAlchemy's per-row parameter processing costs more than the insert
+        itself at millions of rows, so values are converted here column by
+        column: JSON to text, and on SQLite times to the text form SQLAlchemy
+        itself stores and parses.
+        """
+        sqlite = self.conn.dialect.name == "sqlite"
+        data = dict(columns)
+        for name in json_cols:
+            values = data[name]
+            if any(v is not None for v in values):
+                data[name] = [None if v is None else json.dumps(v) for v in values]
+        if sqlite:
+            for name in time_cols:
+                cache: dict[dt.datetime, str] = {}
+                data[name] = [
+                    None if t is None else (cache.get(t) or cache.setdefault(t, _sqlite_time(t)))
+                    for t in data[name]
+                ]
+        names = list(data)
+        rows = zip(*data.values(), strict=True)
+        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        copy_sql = f"COPY {table} ({', '.join(names)}) FROM STDIN"
+        self.sync()
+        if self.pool is None:
+            self._insert(sql if sqlite else copy_sql, rows, sqlite)
+        else:
+            # The database works on this batch while the caller parses the next one:
+            # sqlite3 and psycopg release the GIL while the engine runs.
+            self.pending = self.pool.submit(self._insert, sql if sqlite else copy_sql, rows, sqlite)
+
+    def sync(self) -> None:
+        """Wait for the insert in flight (raising its error, if any)."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def _insert(self, sql: str, rows: Iterator[tuple[Any, ...]], sqlite: bool) -> None:
+        driver = self.conn.connection.driver_connection
+        assert driver is not None
+        if sqlite:
+            cur = driver.cursor()
+            try:
+                cur.executemany(sql, rows)
+            finally:
+                cur.close()
+        else:
+            with driver.cursor() as cur, cur.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
 
     # -- problems -------------------------------------------------------
     def problem(self, row: int, column: str | None, message: str) -> None:
@@ -154,9 +235,14 @@ class _Run:
     def versions(self) -> dict[tuple[str, str], tuple[int, float, float, float | None]]:
         if self._versions is None:
             rows = self.conn.execute(
-                select(AITool.name, ToolVersion.version, ToolVersion.id, ToolVersion.score_min,
-                       ToolVersion.score_max, ToolVersion.operating_threshold)
-                .join(ToolVersion, ToolVersion.tool_id == AITool.id)
+                select(
+                    AITool.name,
+                    ToolVersion.version,
+                    ToolVersion.id,
+                    ToolVersion.score_min,
+                    ToolVersion.score_max,
+                    ToolVersion.operating_threshold,
+                ).join(ToolVersion, ToolVersion.tool_id == AITool.id)
             )
             self._versions = {(t, v): (i, lo, hi, th) for t, v, i, lo, hi, th in rows}
         return self._versions
@@ -164,7 +250,7 @@ class _Run:
     def study_ids(self, keys: Iterable[str]) -> dict[str, int]:
         unique = list(set(keys))
         found: dict[str, int] = {}
-        for part in _chunks(unique):
+        for part in _chunks(unique, self.in_chunk):
             found.update(
                 self.conn.execute(
                     select(Study.study_key, Study.id).where(Study.study_key.in_(part))
@@ -173,21 +259,28 @@ class _Run:
         return found
 
     def unknown_study(self, row: int) -> None:
-        self.problem(row, "study_id", "no study with this study_id has been ingested; ingest "
-                     "the studies file first (`radassure ingest studies`).")
+        self.problem(
+            row,
+            "study_id",
+            "no study with this study_id has been ingested; ingest "
+            "the studies file first (`radassure ingest studies`).",
+        )
 
-    def duplicate(self, key: int, row: int, what: str) -> bool:
-        if key in self.seen:
-            self.problem(row, None, f"duplicate: an earlier row of this file has the same {what}; "
-                         "keep one row per key.")
-            return True
-        self.seen.add(key)
-        return False
+    def duplicate_row(self, row: int, what: str) -> None:
+        self.problem(
+            row,
+            None,
+            f"duplicate: an earlier row of this file has the same {what}; keep one row per key.",
+        )
 
     def conflict(self, row: int, column: str, stored: Any, given: Any) -> None:
-        self.problem(row, column, f"conflicts with what is stored ({stored!r}, file has "
-                     f"{given!r}). If the file is right, ingest with --on-conflict update; to "
-                     "keep what is stored, use --on-conflict skip.")
+        self.problem(
+            row,
+            column,
+            f"conflicts with what is stored ({stored!r}, file has "
+            f"{given!r}). If the file is right, ingest with --on-conflict update; to "
+            "keep what is stored, use --on-conflict skip.",
+        )
 
 
 # -- studies -----------------------------------------------------------------
@@ -209,27 +302,35 @@ def _study_values(rec: StudyRecord, site_id: int) -> dict[str, Any]:
 
 def _write_studies(run: _Run, recs: list[StudyRecord]) -> None:
     sites = run.sites()
+    batch_keys: set[str] = set()
     ready: list[tuple[StudyRecord, dict[str, Any]]] = []
     for rec in recs:
         site_id = sites.get(rec.site)
         if site_id is None:
             if run.create_sites and run.writing:
                 site_id = run.conn.execute(
-                    insert(Site).values(code=rec.site, name=rec.site, created_at=run.now)
+                    insert(Site)
+                    .values(code=rec.site, name=rec.site, created_at=run.now)
                     .returning(Site.id)
                 ).scalar_one()
                 sites[rec.site] = site_id
                 run.sites_created.append(rec.site)
             else:
-                run.problem(rec.row, "site", f"site {rec.site!r} is not registered; register it "
-                            f"with `radassure site add {rec.site} --name ...` or ingest with "
-                            "--create-sites.")
+                run.problem(
+                    rec.row,
+                    "site",
+                    f"site {rec.site!r} is not registered; register it "
+                    f"with `radassure site add {rec.site} --name ...` or ingest with "
+                    "--create-sites.",
+                )
                 continue
-        if run.duplicate(int(rec.study_key[:16], 16), rec.row, "study_id"):
+        if rec.study_key in batch_keys:
+            run.duplicate_row(rec.row, "study_id")
             continue
+        batch_keys.add(rec.study_key)
         ready.append((rec, _study_values(rec, site_id)))
     existing: dict[str, dict[str, Any]] = {}
-    for part in _chunks([values["study_key"] for _, values in ready]):
+    for part in _chunks([values["study_key"] for _, values in ready], run.in_chunk):
         cols = [Study.__table__.c[f] for f in ("study_key", "id", *_STUDY_FIELDS)]
         for row in run.conn.execute(select(*cols).where(Study.study_key.in_(part))).mappings():
             existing[row["study_key"]] = dict(row)
@@ -239,6 +340,9 @@ def _write_studies(run: _Run, recs: list[StudyRecord]) -> None:
         stored = existing.get(rec.study_key)
         if stored is None:
             new.append(values)
+            continue
+        if stored["id"] > run.first_id["study"]:
+            run.duplicate_row(rec.row, "study_id")
             continue
         diff = [f for f in _STUDY_FIELDS if stored[f] != values[f]]
         if not diff:
@@ -253,9 +357,16 @@ def _write_studies(run: _Run, recs: list[StudyRecord]) -> None:
         else:
             updates.append({"_id": stored["id"], **values})
     if run.writing and new:
-        run.conn.execute(insert(Study), new)
+        names = ("study_key", *_STUDY_FIELDS)
+        run.bulk_insert(
+            "study",
+            {c: [v[c] for v in new] for c in names},
+            json_cols=("acquisition",),
+            time_cols=("acquired_at",),
+        )
         run.inserted += len(new)
     if run.writing and updates:
+        run.sync()
         run.conn.execute(
             update(Study).where(Study.id == bindparam("_id")),
             [{k: v for k, v in u.items() if k != "study_key"} for u in updates],
@@ -264,112 +375,203 @@ def _write_studies(run: _Run, recs: list[StudyRecord]) -> None:
 
 
 # -- results -----------------------------------------------------------------
-def _write_results(run: _Run, recs: list[ResultRecord]) -> None:
+def _write_results(run: _Run, batch: ResultBatch) -> None:
+    """Resolve, check and insert a column-wise batch of results.
+
+    Work is done per distinct value (versions, studies) and with numpy over
+    the batch; Python loops run only over rows that have a problem.
+    """
+    n = len(batch)
+    if n == 0:
+        return
     versions = run.versions()
-    study_ids = run.study_ids(r.study_key for r in recs)
-    ready: list[dict[str, Any]] = []
-    rows: list[int] = []
-    for rec in recs:
-        ver = versions.get((rec.tool, rec.version))
-        if ver is None:
-            known = sorted(v for (t, v) in versions if t == rec.tool)
-            if known:
-                run.problem(rec.row, "version", f"tool {rec.tool!r} has no version "
-                            f"{rec.version!r}; registered versions: {', '.join(known)}. Add it "
-                            "with `radassure version add`.")
-            else:
-                run.problem(rec.row, "tool", f"no tool named {rec.tool!r} is registered "
-                            "(or it has no versions); see `radassure tool list`.")
-            continue
-        version_id, lo, hi, threshold = ver
-        score = rec.score
-        if score is not None and not lo <= score <= hi:
-            run.problem(rec.row, "score", f"{score!r} is outside the score range {lo:g} to "
-                        f"{hi:g} of {rec.tool} {rec.version}.")
-            continue
-        study_id = study_ids.get(rec.study_key)
-        if study_id is None:
-            run.unknown_study(rec.row)
-            continue
-        key = (version_id << 44) | (study_id << 12) | run.finding_id(rec.finding)
-        if run.duplicate(key, rec.row, "tool, version, study_id and finding"):
-            continue
-        call = rec.call
-        if call is None and score is not None and threshold is not None:
-            call = score >= threshold
-        ready.append({
-            "version_id": version_id, "study_id": study_id, "finding": rec.finding,
-            "score": score, "call": call, "localisations": rec.localisations,
-            "received_at": rec.received_at or run.now,
-        })  # fmt: skip
-        rows.append(rec.row)
-    by_version: dict[int, list[int]] = {}
-    for values in ready:
-        by_version.setdefault(values["version_id"], []).append(values["study_id"])
-    existing: dict[tuple[int, int, str], tuple[int, float | None, bool | None, Any]] = {}
-    for version_id, sids in by_version.items():
-        for part in _chunks(sorted(set(sids))):
-            for rid, sid, finding, score, call, loc in run.conn.execute(
-                select(AIResult.id, AIResult.study_id, AIResult.finding, AIResult.score,
-                       AIResult.call, AIResult.localisations)
-                .where(AIResult.version_id == version_id, AIResult.study_id.in_(part))
-            ):
-                existing[(version_id, sid, finding)] = (rid, score, call, loc)
-    new: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    for row, values in zip(rows, ready, strict=True):
-        stored = existing.get((values["version_id"], values["study_id"], values["finding"]))
-        if stored is None:
-            new.append(values)
-            continue
-        rid, s_score, s_call, s_loc = stored
-        given = (values["score"], values["call"], values["localisations"])
-        if (s_score, s_call, s_loc) == given:
-            run.unchanged += 1
-        elif run.on_conflict == "error":
-            field, old, now = next(
-                (f, a, b) for f, a, b in zip(("score", "call", "localisations"),
-                                             (s_score, s_call, s_loc), given, strict=True)
-                if a != b
+    pairs = list(zip(batch.tool, batch.version, strict=True))
+    info = {p: versions.get(p) for p in set(pairs)}
+    vid_of = {p: (v[0] if v else 0) for p, v in info.items()}
+    lo_of = {p: (v[1] if v else np.nan) for p, v in info.items()}
+    hi_of = {p: (v[2] if v else np.nan) for p, v in info.items()}
+    thr_of = {p: (v[3] if v and v[3] is not None else np.nan) for p, v in info.items()}
+    if len(info) == 1:
+        (only,) = info
+        vid = np.full(n, vid_of[only], dtype=np.int64)
+        lo, hi, thr = (np.full(n, d[only], dtype=np.float64) for d in (lo_of, hi_of, thr_of))
+    else:
+        vid = np.fromiter(map(vid_of.__getitem__, pairs), dtype=np.int64, count=n)
+        lo, hi, thr = (
+            np.fromiter(map(d.__getitem__, pairs), dtype=np.float64, count=n)
+            for d in (lo_of, hi_of, thr_of)
+        )
+    study_ids = run.study_ids(batch.study_key)
+    sid = np.fromiter((study_ids.get(k, 0) for k in batch.study_key), dtype=np.int64, count=n)
+    fid = np.fromiter(map(run.finding_id, batch.finding), dtype=np.int64, count=n)
+    scores = np.array([np.nan if x is None else x for x in batch.score], dtype=np.float64)
+    has_score = ~np.isnan(scores)
+    ok = np.ones(n, dtype=bool)
+    rows = batch.rows
+    for i in np.flatnonzero(vid == 0).tolist():
+        ok[i] = False
+        tool, version = pairs[i]
+        known = sorted(v for (t, v) in versions if t == tool)
+        if known:
+            run.problem(
+                rows[i],
+                "version",
+                f"tool {tool!r} has no version {version!r}; "
+                f"registered versions: {', '.join(known)}. Add it with "
+                "`radassure version add`.",
             )
-            run.conflict(row, field, old, now)
-        elif run.on_conflict == "skip":
-            run.skipped += 1
         else:
-            updates.append({"_id": rid, "score": values["score"], "call": values["call"],
-                            "localisations": values["localisations"],
-                            "received_at": values["received_at"]})
-    if run.writing and new:
-        run.conn.execute(insert(AIResult), new)
-        run.inserted += len(new)
-    if run.writing and updates:
-        run.conn.execute(update(AIResult).where(AIResult.id == bindparam("_id")), updates)
-        run.updated += len(updates)
+            run.problem(
+                rows[i],
+                "tool",
+                f"no tool named {tool!r} is registered (or it has no "
+                "versions); see `radassure tool list`.",
+            )
+    with np.errstate(invalid="ignore"):
+        out_of_range = ok & has_score & ((scores < lo) | (scores > hi))
+    for i in np.flatnonzero(out_of_range).tolist():
+        ok[i] = False
+        tool, version = pairs[i]
+        run.problem(
+            rows[i],
+            "score",
+            f"{batch.score[i]!r} is outside the score range {lo[i]:g} to "
+            f"{hi[i]:g} of {tool} {version}.",
+        )
+    for i in np.flatnonzero(ok & (sid == 0)).tolist():
+        ok[i] = False
+        run.unknown_study(rows[i])
+    keys = (vid << 44) | (sid << 12) | fid
+    order = np.argsort(keys, kind="stable")
+    dup = np.zeros(n, dtype=bool)
+    dup[order[1:]] = keys[order[1:]] == keys[order[:-1]]
+    for i in np.flatnonzero(ok & dup).tolist():
+        ok[i] = False
+        run.duplicate_row(rows[i], "tool, version, study_id and finding")
+    # Calls: as given, else derived from the version's operating threshold.
+    with np.errstate(invalid="ignore"):
+        derived = (scores >= thr).tolist()
+    derivable = (has_score & ~np.isnan(thr)).tolist()
+    calls: list[bool | None] = [
+        c if c is not None else (d if can else None)
+        for c, d, can in zip(batch.call, derived, derivable, strict=True)
+    ]
+    keep = np.flatnonzero(ok)
+    existing: dict[int, tuple[int, float | None, bool | None, Any]] = {}
+    for version_id in np.unique(vid[keep]).tolist():
+        sids = np.unique(sid[keep][vid[keep] == version_id]).tolist()
+        for part in _chunks(sids, run.in_chunk):
+            for rid, s_id, finding, score, call, loc in run.conn.execute(
+                select(
+                    AIResult.id,
+                    AIResult.study_id,
+                    AIResult.finding,
+                    AIResult.score,
+                    AIResult.call,
+                    AIResult.localisations,
+                ).where(AIResult.version_id == version_id, AIResult.study_id.in_(part))
+            ):
+                key = (version_id << 44) | (s_id << 12) | run.finding_id(finding)
+                existing[key] = (rid, score, call, loc)
+    locs = batch.localisations
+    recv = batch.received_at
+    if existing:
+        new_list: list[int] = []
+        updates: list[dict[str, Any]] = []
+        for i in keep.tolist():
+            stored = existing.get(int(keys[i]))
+            if stored is None:
+                new_list.append(i)
+                continue
+            rid, s_score, s_call, s_loc = stored
+            if rid > run.first_id["ai_result"]:
+                run.duplicate_row(rows[i], "tool, version, study_id and finding")
+                continue
+            loc = locs[i] if locs is not None else None
+            given = (batch.score[i], calls[i], loc)
+            if (s_score, s_call, s_loc) == given:
+                run.unchanged += 1
+            elif run.on_conflict == "error":
+                field, old, now = next(
+                    (f, a, b)
+                    for f, a, b in zip(
+                        ("score", "call", "localisations"),
+                        (s_score, s_call, s_loc),
+                        given,
+                        strict=True,
+                    )
+                    if a != b
+                )
+                run.conflict(rows[i], field, old, now)
+            elif run.on_conflict == "skip":
+                run.skipped += 1
+            else:
+                updates.append(
+                    {
+                        "_id": rid,
+                        "score": batch.score[i],
+                        "call": calls[i],
+                        "localisations": loc,
+                        "received_at": (recv[i] if recv else None) or run.now,
+                    }
+                )
+        if run.writing and updates:
+            run.conn.execute(update(AIResult).where(AIResult.id == bindparam("_id")), updates)
+            run.updated += len(updates)
+        new_idx = np.asarray(new_list, dtype=np.int64)
+    else:
+        new_idx = keep
+    if not run.writing or len(new_idx) == 0:
+        return
+    whole = len(new_idx) == n
+
+    def pick(values: list[Any]) -> list[Any]:
+        return values if whole else [values[i] for i in new_idx.tolist()]
+
+    m = len(new_idx)
+    received: list[Any] = [run.now] * m if recv is None else [t or run.now for t in pick(recv)]
+    run.bulk_insert("ai_result", {
+        "version_id": vid[new_idx].tolist(),
+        "study_id": sid[new_idx].tolist(),
+        "finding": pick(batch.finding),
+        "score": pick(batch.score),
+        "call": pick(calls),
+        "localisations": pick(locs) if locs is not None else [None] * m,
+        "received_at": received,
+    }, json_cols=("localisations",), time_cols=("received_at",))  # fmt: skip
+    run.inserted += m
 
 
 # -- references --------------------------------------------------------------
 def _write_references(run: _Run, recs: list[ReferenceRecord]) -> None:
     study_ids = run.study_ids(r.study_key for r in recs)
+    batch_keys: set[tuple[int, str]] = set()
     ready: list[tuple[int, dict[str, Any]]] = []
     for rec in recs:
         study_id = study_ids.get(rec.study_key)
         if study_id is None:
             run.unknown_study(rec.row)
             continue
-        if run.duplicate((study_id << 12) | run.finding_id(rec.finding), rec.row,
-                         "study_id and finding"):
+        if (study_id, rec.finding) in batch_keys:
+            run.duplicate_row(rec.row, "study_id and finding")
             continue
+        batch_keys.add((study_id, rec.finding))
         ready.append((rec.row, {
             "study_id": study_id, "finding": rec.finding, "label": rec.label,
             "source": rec.source, "localisations": rec.localisations,
             "recorded_at": rec.recorded_at or run.now,
         }))  # fmt: skip
     existing: dict[tuple[int, str], tuple[int, bool, str, Any]] = {}
-    for part in _chunks(sorted({v["study_id"] for _, v in ready})):
+    for part in _chunks(sorted({v["study_id"] for _, v in ready}), run.in_chunk):
         for rid, sid, finding, label, source, loc in run.conn.execute(
-            select(Reference.id, Reference.study_id, Reference.finding, Reference.label,
-                   Reference.source, Reference.localisations)
-            .where(Reference.study_id.in_(part))
+            select(
+                Reference.id,
+                Reference.study_id,
+                Reference.finding,
+                Reference.label,
+                Reference.source,
+                Reference.localisations,
+            ).where(Reference.study_id.in_(part))
         ):
             existing[(sid, finding)] = (rid, label, source, loc)
     new: list[dict[str, Any]] = []
@@ -380,13 +582,17 @@ def _write_references(run: _Run, recs: list[ReferenceRecord]) -> None:
             new.append(values)
             continue
         rid, *old = stored
+        if rid > run.first_id["reference"]:
+            run.duplicate_row(row, "study_id and finding")
+            continue
         given = [values["label"], values["source"], values["localisations"]]
         if old == given:
             run.unchanged += 1
         elif run.on_conflict == "error":
             field, a, b = next(
-                (f, a, b) for f, a, b in zip(("label", "source", "localisations"), old, given,
-                                             strict=True) if a != b
+                (f, a, b)
+                for f, a, b in zip(("label", "source", "localisations"), old, given, strict=True)
+                if a != b
             )
             run.conflict(row, field, a, b)
         elif run.on_conflict == "skip":
@@ -394,9 +600,16 @@ def _write_references(run: _Run, recs: list[ReferenceRecord]) -> None:
         else:
             updates.append({"_id": rid, **{k: v for k, v in values.items() if k != "study_id"}})
     if run.writing and new:
-        run.conn.execute(insert(Reference), new)
+        names = ("study_id", "finding", "label", "source", "localisations", "recorded_at")
+        run.bulk_insert(
+            "reference",
+            {c: [v[c] for v in new] for c in names},
+            json_cols=("localisations",),
+            time_cols=("recorded_at",),
+        )
         run.inserted += len(new)
     if run.writing and updates:
+        run.sync()
         run.conn.execute(
             update(Reference).where(Reference.id == bindparam("_id")),
             [{k: v for k, v in u.items() if k != "finding"} for u in updates],
@@ -404,12 +617,12 @@ def _write_references(run: _Run, recs: list[ReferenceRecord]) -> None:
         run.updated += len(updates)
 
 
-_VALIDATORS: dict[str, Callable[..., tuple[list[Any], list[InputProblem], bool]]] = {
+_VALIDATORS: dict[str, Callable[..., tuple[Any, list[InputProblem], bool]]] = {
     "studies": validate_studies,
     "results": validate_results,
     "references": validate_references,
 }
-_WRITERS: dict[str, Callable[[_Run, list[Any]], None]] = {
+_WRITERS: dict[str, Callable[[_Run, Any], None]] = {
     "studies": _write_studies,
     "results": _write_results,
     "references": _write_references,
@@ -420,10 +633,10 @@ def _ingest(
     store: Store,
     kind: str,
     source: str,
+    *,
     batches: Callable[[], Iterator[tuple[int, list[list[str]]]]],
     header: Callable[[], Header],
     fingerprint: Callable[[], str],
-    *,
     on_conflict: str,
     create_sites: bool,
     actor: str | None,
@@ -435,17 +648,30 @@ def _ingest(
     started = time.perf_counter()
     validate, write = _VALIDATORS[kind], _WRITERS[kind]
     try:
-        return _ingest_in_transaction(store, kind, source, batches, header, fingerprint,
-                                      validate, write, on_conflict=on_conflict,
-                                      create_sites=create_sites, actor=actor,
-                                      row_label=row_label, progress=progress, started=started)
+        return _ingest_in_transaction(
+            store,
+            kind,
+            source,
+            batches=batches,
+            header=header,
+            fingerprint=fingerprint,
+            validate=validate,
+            write=write,
+            on_conflict=on_conflict,
+            create_sites=create_sites,
+            actor=actor,
+            row_label=row_label,
+            progress=progress,
+            started=started,
+        )
     except SQLAlchemyError as exc:
         # Validation should make this unreachable; if the database still refuses a row,
         # say so plainly (the transaction was rolled back, nothing was written).
+        cause = getattr(exc, "orig", None) or exc
         raise DatabaseError(
-            f"{source}: the database refused the data ({type(exc.orig or exc).__name__}: "
-            f"{str(exc.orig or exc).splitlines()[0]}); nothing was written. Please report "
-            "this with the file's first rows."
+            f"{source}: the database refused the data ({type(cause).__name__}: "
+            f"{str(cause).splitlines()[0]}); nothing was written. Please report this "
+            "with the file's first rows."
         ) from exc
 
 
@@ -453,12 +679,12 @@ def _ingest_in_transaction(
     store: Store,
     kind: str,
     source: str,
+    *,
     batches: Callable[[], Iterator[tuple[int, list[list[str]]]]],
     header: Callable[[], Header],
     fingerprint: Callable[[], str],
-    validate: Callable[..., tuple[list[Any], list[InputProblem], bool]],
-    write: Callable[[_Run, list[Any]], None],
-    *,
+    validate: Callable[..., tuple[Any, list[InputProblem], bool]],
+    write: Callable[[_Run, Any], None],
     on_conflict: str,
     create_sites: bool,
     actor: str | None,
@@ -468,36 +694,74 @@ def _ingest_in_transaction(
 ) -> IngestSummary:
     pseudo: Pseudonymiser = store.pseudonymiser
     settings = store.settings
-    with store.engine.connect() as conn, conn.begin() as tx:
-        run = _Run(conn, kind, source, on_conflict=on_conflict, create_sites=create_sites,
-                   max_problems=settings.ingest_max_problems, row_label=row_label)
-        for first, rows in batches():
-            run.rows += len(rows)
-            if run.full:
-                continue  # keep reading so file-level faults (truncation) still surface
-            recs, problems, overflow = validate(
-                first, rows, header(), pseudo, now=run.now, source=source,
-                max_problems=settings.ingest_max_problems, row_label=row_label,
-            )
-            run.extend(problems, overflow)
-            if recs:
-                write(run, recs)
-            if progress is not None:
-                progress(run.rows)
-        if run.problems:
-            tx.rollback()
-            raise DataValidationError(run.problems, truncated=run.overflow)
-        summary = IngestSummary(
-            kind=kind, source=source, sha256=fingerprint(), rows=run.rows,
-            inserted=run.inserted, unchanged=run.unchanged, updated=run.updated,
-            skipped_conflicts=run.skipped, sites_created=tuple(run.sites_created),
-            seconds=round(time.perf_counter() - started, 3),
-        )
-        conn.execute(insert(IngestLog).values(
-            kind=kind, source_name=source[:500], sha256=summary.sha256, rows_total=run.rows,
-            rows_inserted=run.inserted, rows_unchanged=run.unchanged, rows_updated=run.updated,
-            started_at=run.now, finished_at=utcnow(), actor=actor,
-        ))  # fmt: skip
+    with store.engine.connect() as conn, ThreadPoolExecutor(1, "radassure-ingest") as pool:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # Bulk-load setting, outside the transaction (SQLite ignores it inside one):
+            # every foreign key is resolved by this run's own lookups in the same write
+            # transaction (SQLite has one writer), so the per-row re-check is redundant.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin() as tx:
+                run = _Run(
+                    conn,
+                    kind,
+                    source,
+                    on_conflict=on_conflict,
+                    create_sites=create_sites,
+                    max_problems=settings.ingest_max_problems,
+                    row_label=row_label,
+                    pool=pool,
+                )
+                try:
+                    for first, rows in batches():
+                        run.rows += len(rows)
+                        if run.full:
+                            continue  # keep reading: file-level faults (truncation) still show
+                        recs, problems, overflow = validate(
+                            first,
+                            rows,
+                            header(),
+                            pseudo,
+                            now=run.now,
+                            source=source,
+                            max_problems=settings.ingest_max_problems,
+                            row_label=row_label,
+                        )
+                        run.extend(problems, overflow)
+                        if len(recs):
+                            run.sync()
+                            write(run, recs)
+                        if progress is not None:
+                            progress(run.rows)
+                finally:
+                    run.sync()
+                if run.problems:
+                    tx.rollback()
+                    raise DataValidationError(run.problems, truncated=run.overflow)
+                summary = IngestSummary(
+                    kind=kind,
+                    source=source,
+                    sha256=fingerprint(),
+                    rows=run.rows,
+                    inserted=run.inserted,
+                    unchanged=run.unchanged,
+                    updated=run.updated,
+                    skipped_conflicts=run.skipped,
+                    sites_created=tuple(run.sites_created),
+                    seconds=round(time.perf_counter() - started, 3),
+                )
+                conn.execute(insert(IngestLog).values(
+                    kind=kind, source_name=source[:500], sha256=summary.sha256,
+                    rows_total=run.rows, rows_inserted=run.inserted,
+                    rows_unchanged=run.unchanged, rows_updated=run.updated,
+                    started_at=run.now, finished_at=utcnow(), actor=actor,
+                ))  # fmt: skip
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
     return summary
 
 
@@ -545,9 +809,15 @@ def ingest_csv(
     DataValidationError
         Naming file, row, column and the fix for every problem (bounded list);
         nothing of the file is written.
+
     """
-    src = CsvSource(path, kind, mapping=mapping, delimiter=delimiter,
-                    batch_rows=store.settings.ingest_batch_rows)
+    src = CsvSource(
+        path,
+        kind,
+        mapping=mapping,
+        delimiter=delimiter,
+        batch_rows=store.settings.ingest_batch_rows,
+    )
 
     def header() -> Header:
         assert src.header is not None  # set before the first batch is yielded
@@ -557,9 +827,19 @@ def ingest_csv(
         if progress is not None:
             progress(src.bytes_read, src.total_bytes, rows)
 
-    return _ingest(store, kind, src.source, src.batches, header, lambda: src.sha256,
-                   on_conflict=on_conflict, create_sites=create_sites, actor=actor,
-                   row_label="row", progress=report)
+    return _ingest(
+        store,
+        kind,
+        src.source,
+        batches=src.batches,
+        header=header,
+        fingerprint=lambda: src.sha256,
+        on_conflict=on_conflict,
+        create_sites=create_sites,
+        actor=actor,
+        row_label="row",
+        progress=report,
+    )
 
 
 def _as_text(value: Any) -> str:
@@ -590,29 +870,58 @@ def ingest_records(
     reported by 0-based record index.
     """
     if not records:
-        raise DataValidationError([InputProblem(source, None, None, "has no records; send a "
-                                                "non-empty list under 'records'.")])
-    contract = [c.name for c in CONTRACTS[kind]] if kind in CONTRACTS else []
-    names: list[str] = list(contract)
-    extra: list[str] = []
-    for rec in records:
-        for key in rec:
-            if key not in names and key not in extra:
-                extra.append(key)
-    names.extend(extra)
-    hdr = check_header(names, kind, source)
-    # Absent optional columns are sent as blanks; required ones must be present per record.
+        raise DataValidationError(
+            [
+                InputProblem(
+                    source, None, None, "has no records; send a non-empty list under 'records'."
+                )
+            ]
+        )
+    if kind not in CONTRACTS:
+        raise ValueError(f"Unknown record kind {kind!r}; use studies, results or references.")
+    contract = [c.name for c in CONTRACTS[kind]]
+    allowed = set(contract)
     required = {c.name for c in CONTRACTS[kind] if c.required}
+    limit = store.settings.ingest_max_problems
     problems: list[InputProblem] = []
-    rows: list[list[str]] = []
+    truncated = False
+    names: list[str] = list(contract)
     for i, rec in enumerate(records):
-        for name in sorted(required - set(rec)):
-            if len(problems) < store.settings.ingest_max_problems:
-                problems.append(InputProblem(source, i, name, "required field is missing.",
-                                             "record"))
-        rows.append([_as_text(rec.get(name)) for name in names])
+        if not isinstance(rec, Mapping):
+            found = [
+                InputProblem(source, i, None, "is not an object of field: value pairs.", "record")
+            ]
+        else:
+            found = [
+                InputProblem(source, i, name, "required field is missing.", "record")
+                for name in sorted(required - set(rec))
+            ]
+            for key in rec:
+                if key in allowed or key in names:
+                    continue
+                if key.startswith(ACQ_PREFIX) and len(key) > len(ACQ_PREFIX):
+                    names.append(key)
+                    continue
+                found.append(
+                    InputProblem(
+                        source,
+                        i,
+                        key,
+                        f"unknown field. Fields accepted for {kind}: "
+                        f"{', '.join(contract)}, and numeric acquisition parameters named "
+                        f"{ACQ_PREFIX}*.",
+                        "record",
+                    )
+                )
+        for problem in found:
+            if len(problems) < limit:
+                problems.append(problem)
+            else:
+                truncated = True
     if problems:
-        raise DataValidationError(problems)
+        raise DataValidationError(problems, truncated=truncated)
+    hdr = check_header(names, kind, source)
+    rows = [[_as_text(rec.get(name)) for name in names] for rec in records]
     digest = hashlib.sha256(
         json.dumps(list(records), sort_keys=True, default=str).encode()
     ).hexdigest()
@@ -622,6 +931,16 @@ def ingest_records(
         for start in range(0, len(rows), size):
             yield start, rows[start : start + size]
 
-    return _ingest(store, kind, source, batches, lambda: hdr, lambda: digest,
-                   on_conflict=on_conflict, create_sites=create_sites, actor=actor,
-                   row_label="record", progress=None)
+    return _ingest(
+        store,
+        kind,
+        source,
+        batches=batches,
+        header=lambda: hdr,
+        fingerprint=lambda: digest,
+        on_conflict=on_conflict,
+        create_sites=create_sites,
+        actor=actor,
+        row_label="record",
+        progress=None,
+    )

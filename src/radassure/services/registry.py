@@ -136,7 +136,8 @@ class ToolInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (dates as ISO strings)."""
-        return _jsonable(asdict(self))
+        out: dict[str, Any] = _jsonable(asdict(self))
+        return out
 
 
 @dataclass(frozen=True)
@@ -168,9 +169,12 @@ def _tool_row(session: Session, name: str) -> AITool:
     tool = session.scalar(select(AITool).where(AITool.name == name))
     if tool is None:
         known = session.scalars(select(AITool.name).order_by(AITool.name)).all()
-        hint = f" Registered tools: {', '.join(known)}." if known else " No tools are registered yet."
-        raise NotFoundError(f"No tool named {name!r} is registered.{hint} Add it with "
-                            "`radassure tool add`.")
+        hint = (
+            f" Registered tools: {', '.join(known)}." if known else " No tools are registered yet."
+        )
+        raise NotFoundError(
+            f"No tool named {name!r} is registered.{hint} Add it with `radassure tool add`."
+        )
     return tool
 
 
@@ -252,6 +256,7 @@ def add_tool(
     Examples
     --------
     >>> # see tests/integration/test_registry.py for a full run
+
     """
     name = name.strip()
     if not name:
@@ -261,8 +266,14 @@ def add_tool(
     _choice(status, LIFECYCLE_STATUSES, "Status")
     _choice(fields.get("regulatory_marking"), REGULATORY_MARKINGS, "Regulatory marking")
     _choice(fields.get("device_class"), DEVICE_CLASSES, "Device class")
-    allowed = set(ToolInfo.__dataclass_fields__) - {"name", "manufacturer", "task", "status",
-                                                     "versions", "status_history"}
+    allowed = set(ToolInfo.__dataclass_fields__) - {
+        "name",
+        "manufacturer",
+        "task",
+        "status",
+        "versions",
+        "status_history",
+    }
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"Unknown tool field(s): {', '.join(sorted(unknown))}.")
@@ -270,13 +281,22 @@ def add_tool(
         fields["modality"] = str(fields["modality"]).upper()
     with session_scope(store.engine) as s:
         if s.scalar(select(AITool.id).where(AITool.name == name)) is not None:
-            raise ConflictError(f"A tool named {name!r} is already registered; choose another "
-                                "name or add a version to it with `radassure version add`.")
+            raise ConflictError(
+                f"A tool named {name!r} is already registered; choose another "
+                "name or add a version to it with `radassure version add`."
+            )
         tool = AITool(name=name, manufacturer=manufacturer, task=task, status=status, **fields)
         s.add(tool)
         s.flush()
-        s.add(ToolStatusChange(tool_id=tool.id, from_status=None, to_status=status,
-                               changed_by=actor, reason="registered"))
+        s.add(
+            ToolStatusChange(
+                tool_id=tool.id,
+                from_status=None,
+                to_status=status,
+                changed_by=actor,
+                reason="registered",
+            )
+        )
     return get_tool(store, name)
 
 
@@ -311,8 +331,16 @@ def set_status(
                 f"Tool {name!r} cannot move from {tool.status} to {status}; from {tool.status} "
                 f"it can move to: {options}."
             )
-        s.add(ToolStatusChange(tool_id=tool.id, from_status=tool.status, to_status=status,
-                               changed_by=actor, reason=reason, changed_at=utcnow()))
+        s.add(
+            ToolStatusChange(
+                tool_id=tool.id,
+                from_status=tool.status,
+                to_status=status,
+                changed_by=actor,
+                reason=reason,
+                changed_at=utcnow(),
+            )
+        )
         tool.status = status
     return get_tool(store, name)
 
@@ -343,9 +371,15 @@ def add_version(
         row = _tool_row(s, tool)
         if any(v.version == version for v in row.versions):
             raise ConflictError(f"Tool {tool!r} already has version {version!r}.")
-        tv = ToolVersion(tool_id=row.id, version=version, deployment_date=deployment_date,
-                         operating_threshold=operating_threshold, score_min=score_min,
-                         score_max=score_max, notes=notes)
+        tv = ToolVersion(
+            tool_id=row.id,
+            version=version,
+            deployment_date=deployment_date,
+            operating_threshold=operating_threshold,
+            score_min=score_min,
+            score_max=score_max,
+            notes=notes,
+        )
         s.add(tv)
         s.flush()
         s.refresh(tv)
@@ -354,8 +388,10 @@ def add_version(
 
 def add_claim(store: Store, tool: str, version: str, claim: ClaimInfo) -> VersionInfo:
     """Record a manufacturer's claimed performance for a version (replacing the same metric)."""
-    if claim.ci_low is not None and claim.ci_high is not None and not (
-        claim.ci_low <= claim.value <= claim.ci_high
+    if (
+        claim.ci_low is not None
+        and claim.ci_high is not None
+        and not (claim.ci_low <= claim.value <= claim.ci_high)
     ):
         raise ValueError(
             f"Claimed {claim.metric} {claim.value} lies outside its own interval "
@@ -393,11 +429,15 @@ def tool_counts(store: Store, name: str) -> ToolCounts:
         base = select(AIResult).join(ToolVersion).where(ToolVersion.tool_id == tool.id).subquery()
         studies = s.scalar(select(func.count(func.distinct(base.c.study_id)))) or 0
         results = s.scalar(select(func.count()).select_from(base)) or 0
-        with_ref = s.scalar(
-            select(func.count())
-            .select_from(base)
-            .join(Reference, (Reference.study_id == base.c.study_id)
-                  & (Reference.finding == base.c.finding))
-        ) or 0
+        with_ref = (
+            s.scalar(
+                select(func.count())
+                .select_from(base)
+                .join(
+                    Reference,
+                    (Reference.study_id == base.c.study_id) & (Reference.finding == base.c.finding),
+                )
+            )
+            or 0
+        )
     return ToolCounts(studies, results, with_ref, by_version)
-

@@ -86,6 +86,7 @@ def init_store(settings: Settings) -> InitReport:
     True
     >>> init_store(s).secret_created
     False
+
     """
     created = False
     secret_path: Path | None = None
@@ -113,24 +114,22 @@ def init_store(settings: Settings) -> InitReport:
 
 def open_store(settings: Settings) -> Store:
     """Open an initialised installation; refuse one that is missing or out of date."""
+    pseudonymiser = Pseudonymiser(_read_secret(settings))
     engine = make_engine(settings.resolved_database_url())
     try:
         current = current_revision(engine)
-    except Exception:
+        head = head_revision(engine)
+        where = engine.url.render_as_string(hide_password=True)
+        if current is None:
+            raise ConfigurationError(
+                f"The database {where} has no radassure schema. Run `radassure init` first."
+            )
+        if current != head:
+            raise ConfigurationError(
+                f"The database {where} is at schema revision {current} but this radassure "
+                f"needs {head}. Run `radassure init` to upgrade it (take a backup first)."
+            )
+    except BaseException:
         engine.dispose()
         raise
-    head = head_revision(engine)
-    if current is None:
-        engine.dispose()
-        raise ConfigurationError(
-            f"The database {engine.url.render_as_string(hide_password=True)} has no radassure "
-            "schema. Run `radassure init` first."
-        )
-    if current != head:
-        engine.dispose()
-        raise ConfigurationError(
-            f"The database is at schema revision {current} but this radassure needs {head}. "
-            "Run `radassure init` to upgrade it (take a backup first)."
-        )
-    return Store(engine=engine, pseudonymiser=Pseudonymiser(_read_secret(settings)),
-                 settings=settings)
+    return Store(engine=engine, pseudonymiser=pseudonymiser, settings=settings)

@@ -1,0 +1,177 @@
+"""Ingestion throughput and memory: radassure vs the do-it-yourself pandas path.
+
+Generates a results CSV of N rows (default 1,000,000) against N/4 studies, then,
+side by side in the same run and each in its own subprocess (so peak memory is
+that path's own):
+
+* radassure: ``ingest_csv(store, "results", ...)`` into SQLite: header and row
+  validation, pseudonymisation of every study identifier (HMAC-SHA256), study
+  lookup, duplicate and conflict checks, all-or-nothing transaction;
+* pandas: ``pd.read_csv`` + ``DataFrame.to_sql`` into a SQLite table (no
+  validation, no pseudonymisation), what a user would otherwise write.
+
+Prints rows per second, the ratio and peak RSS (MB); writes
+benchmarks/out/ingest.json. Usage::
+
+    .venv/bin/python benchmarks/ingest.py [--rows 1000000] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FINDINGS = ("pneumothorax", "pleural_effusion", "nodule", "consolidation")
+
+
+def generate(folder: Path, rows: int) -> tuple[Path, Path]:
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    n_studies = rows // len(FINDINGS)
+    studies = folder / "studies.csv"
+    results = folder / "results.csv"
+    with studies.open("w") as fh:
+        fh.write("patient_id,study_id,site,acquired_at,modality,manufacturer,sex,age\n")
+        for i in range(n_studies):
+            fh.write(
+                f"P{i // 3:08d},ACC{i:09d},S1,2025-{1 + i % 12:02d}-{1 + i % 28:02d}"
+                f"T10:00:00,DX,Acme,{'FM'[i % 2]},{20 + i % 70}\n"
+            )
+    scores = rng.random(rows)
+    with results.open("w") as fh:
+        fh.write("tool,version,study_id,finding,score\n")
+        k = 0
+        for i in range(n_studies):
+            for f in FINDINGS:
+                fh.write(f"CXR,1.0,ACC{i:09d},{f},{scores[k]:.6f}\n")
+                k += 1
+    return studies, results
+
+
+RADASSURE_CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+from radassure.config import Settings
+from radassure.services import open_store, ingest_csv
+home, results = Path(sys.argv[1]), Path(sys.argv[2])
+store = open_store(Settings(home=home))
+t = time.perf_counter()
+summary = ingest_csv(store, "results", results)
+elapsed = time.perf_counter() - t
+store.dispose()
+print(json.dumps({"rows": summary.inserted, "seconds": elapsed,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+PANDAS_CHILD = r"""
+import json, resource, sys, time
+import pandas as pd
+from sqlalchemy import create_engine
+db, results = sys.argv[1], sys.argv[2]
+engine = create_engine(f"sqlite:///{db}")
+t = time.perf_counter()
+frame = pd.read_csv(results)
+frame.to_sql("ai_result", engine, if_exists="append", index=False)
+elapsed = time.perf_counter() - t
+engine.dispose()
+print(json.dumps({"rows": len(frame), "seconds": elapsed,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def child(code: str, *args: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=1, help="alternating runs of each path")
+    args = parser.parse_args()
+
+    from radassure.config import Settings
+    from radassure.services import (
+        add_site,
+        add_tool,
+        add_version,
+        ingest_csv,
+        init_store,
+        open_store,
+    )
+
+    runs: dict[str, list[dict[str, float]]] = {"radassure": [], "pandas": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        t = time.perf_counter()
+        studies, results = generate(folder, args.rows)
+        print(
+            f"generated {args.rows:,} result rows in {time.perf_counter() - t:.1f} s "
+            f"({results.stat().st_size / 1e6:.0f} MB)",
+            file=sys.stderr,
+        )
+        for rep in range(args.repeat):
+            home = folder / f"home{rep}"
+            settings = Settings(home=home)
+            init_store(settings)
+            store = open_store(settings)
+            add_site(store, "S1")
+            add_tool(store, name="CXR", manufacturer="Acme", task="classification")
+            add_version(store, "CXR", "1.0", operating_threshold=0.5)
+            s = ingest_csv(store, "studies", studies)
+            store.dispose()
+            print(f"rep {rep}: {s.inserted:,} studies ingested", file=sys.stderr)
+            runs["radassure"].append(child(RADASSURE_CHILD, str(home), str(results)))
+            runs["pandas"].append(
+                child(PANDAS_CHILD, str(folder / f"pandas{rep}.db"), str(results))
+            )
+            for name in runs:
+                r = runs[name][-1]
+                print(
+                    f"rep {rep}: {name:9s} {r['rows'] / r['seconds']:>10,.0f} rows/s "
+                    f"peak {r['peak_mb']:.0f} MB",
+                    file=sys.stderr,
+                )
+
+    def best(name: str) -> dict[str, float]:
+        return min(runs[name], key=lambda r: r["seconds"])
+
+    ra, pd_ = best("radassure"), best("pandas")
+    summary = {
+        "rows": args.rows,
+        "radassure_rows_per_s": round(ra["rows"] / ra["seconds"]),
+        "pandas_rows_per_s": round(pd_["rows"] / pd_["seconds"]),
+        "ratio": round((ra["rows"] / ra["seconds"]) / (pd_["rows"] / pd_["seconds"]), 2),
+        "radassure_peak_mb": round(ra["peak_mb"]),
+        "pandas_peak_mb": round(pd_["peak_mb"]),
+        "runs": runs,
+        "cpu": os.cpu_count(),
+    }
+    (HERE / "out").mkdir(exist_ok=True)
+    (HERE / "out" / "ingest.json").write_text(json.dumps(summary, indent=2))
+    print("| path | rows/s | peak memory |\n|---|---|---|")
+    print(
+        f"| radassure (validate + pseudonymise + transaction) | "
+        f"{summary['radassure_rows_per_s']:,} | {summary['radassure_peak_mb']} MB |"
+    )
+    print(
+        f"| pandas read_csv + to_sql | {summary['pandas_rows_per_s']:,} | "
+        f"{summary['pandas_peak_mb']} MB |"
+    )
+    print(f"ratio radassure / pandas: {summary['ratio']}x")
+    _ = resource
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""The application factory: JSON API, registry pages and health check in one app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from anyio import to_thread
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from radassure import __version__, web
+from radassure.api import ingest_routes, routes
+from radassure.api.deps import StoreHolder, current_actor, get_store
+from radassure.api.handlers import install_error_handlers
+from radassure.config import Settings
+from radassure.errors import RadassureError
+
+__all__ = ["create_app"]
+
+_log = logging.getLogger("radassure.api")
+
+_DESCRIPTION = """\
+radassure keeps a department's clinical AI tools safe: a registry of tools,
+versions and the manufacturers' claims, their lifecycle, and the ingestion of
+studies, AI results and reference standards for local validation and
+monitoring. Every registry page (`/tools`, `/tools/{name}`, `/sites`) has its
+JSON twin here under `/api`. Errors answer `{"error", "message", "problems"}`.
+"""
+
+_TAGS = [
+    {"name": "tools", "description": "The AI tool registry: tools, versions, claims, status."},
+    {"name": "sites", "description": "Hospitals and units."},
+    {"name": "ingestion", "description": "Studies, AI results and reference standards in."},
+    {"name": "health", "description": "Service and database health."},
+]
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    holder: StoreHolder = app.state.store_holder
+    try:
+        await to_thread.run_sync(holder.get)
+    except RadassureError as exc:
+        # Keep serving: /health reports the problem and the next request retries.
+        _log.warning("The store could not be opened at startup: %s", exc.message)
+    try:
+        yield
+    finally:
+        holder.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the radassure web application.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        The installation to serve; read from the environment when omitted.
+        The store is opened once at startup (or on the first request if that
+        failed) and disposed of at shutdown.
+
+    Returns
+    -------
+    fastapi.FastAPI
+        JSON API under ``/api``, pages at ``/tools`` and ``/sites``,
+        ``/health``, stylesheet under ``/static`` and the OpenAPI document.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> app = create_app(Settings(home=Path("/tmp/radassure-doc")))
+    >>> app.title, "/api/tools" in app.openapi()["paths"]
+    ('radassure', True)
+
+    """
+    settings = settings if settings is not None else Settings()
+    app = FastAPI(
+        title="radassure",
+        version=__version__,
+        description=_DESCRIPTION,
+        openapi_tags=_TAGS,
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    app.state.store_holder = StoreHolder(settings)
+    install_error_handlers(app, web.render_error_page)
+    app.include_router(routes.health_router)
+    app.include_router(routes.router)
+    app.include_router(ingest_routes.router)
+    app.include_router(web.build_router(store_dependency=get_store, actor_dependency=current_actor))
+    app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+    return app

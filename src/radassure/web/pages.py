@@ -1,0 +1,118 @@
+"""Server-rendered registry pages over the same services as the JSON API.
+
+Every page has a JSON twin at the matching ``/api`` route, linked from the
+page. The pages receive the store and the acting user through the dependencies
+the application factory passes to :func:`build_router`, so authentication added
+there reaches the pages without changes here.
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads these closures'
+# annotations at definition time, and they name the builder's arguments.
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from radassure import services
+from radassure.web.render import render_page
+
+__all__ = ["build_router", "live_version", "site_label"]
+
+
+def live_version(tool: services.ToolInfo, *, today: dt.date | None = None) -> str | None:
+    """Return the version a live tool runs (the API's ``live_version``), else None.
+
+    The latest deployment date on or before ``today`` wins; with no dates, the
+    newest registered version. Tests check this agrees with the JSON twin.
+    """
+    if tool.status != "live" or not tool.versions:
+        return None
+    day = today or dt.date.today()
+    deployed = [v for v in tool.versions if v.deployment_date and v.deployment_date <= day]
+    if deployed:
+        return max(deployed, key=lambda v: v.deployment_date or day).version
+    return tool.versions[-1].version
+
+
+def site_label(sites: list[services.SiteInfo]) -> str | None:
+    """Name the site (or network of sites) for the page header.
+
+    Examples
+    --------
+    >>> site_label([services.SiteInfo("RXH01", "Royal Example Hospital")])
+    'Royal Example Hospital'
+    >>> site_label([services.SiteInfo("A", "A"), services.SiteInfo("B", "B")])
+    'Imaging network of 2 sites'
+
+    """
+    if not sites:
+        return None
+    if len(sites) == 1:
+        return sites[0].name
+    return f"Imaging network of {len(sites)} sites"
+
+
+def build_router(
+    *,
+    store_dependency: Callable[..., services.Store],
+    actor_dependency: Callable[..., str | None],
+) -> APIRouter:
+    """Return the pages' router, wired to the application's dependencies.
+
+    Parameters
+    ----------
+    store_dependency : callable
+        FastAPI dependency giving the open :class:`~radassure.services.Store`.
+    actor_dependency : callable
+        FastAPI dependency giving the acting user (``None`` when anonymous).
+
+    Returns
+    -------
+    fastapi.APIRouter
+        ``/``, ``/tools``, ``/tools/{name}`` and ``/sites``.
+
+    """
+    router = APIRouter(include_in_schema=False)
+    store_dep = Annotated[services.Store, Depends(store_dependency)]
+    actor_dep = Annotated[str | None, Depends(actor_dependency)]
+
+    @router.get("/")
+    def home(actor: actor_dep) -> RedirectResponse:
+        """Send visitors to the registry."""
+        return RedirectResponse("/tools", status_code=303)
+
+    @router.get("/tools", response_class=HTMLResponse)
+    def tools_page(request: Request, store: store_dep, actor: actor_dep) -> HTMLResponse:
+        """Show the registry table."""
+        rows: list[dict[str, Any]] = [
+            {"tool": t, "live_version": live_version(t)} for t in services.list_tools(store)
+        ]
+        return render_page(
+            request, "tools.html", json_url="/api/tools",
+            site_label=site_label(services.list_sites(store)), rows=rows,
+        )  # fmt: skip
+
+    @router.get("/tools/{name:path}", response_class=HTMLResponse)
+    def tool_page(name: str, request: Request, store: store_dep, actor: actor_dep) -> HTMLResponse:
+        """Show one tool: registry fields, versions and claims, history and data counts."""
+        tool = services.get_tool(store, name)
+        return render_page(
+            request, "tool.html", json_url=f"/api/tools/{quote(name, safe='')}",
+            site_label=site_label(services.list_sites(store)), tool=tool,
+            live_version=live_version(tool), counts=services.tool_counts(store, name),
+        )  # fmt: skip
+
+    @router.get("/sites", response_class=HTMLResponse)
+    def sites_page(request: Request, store: store_dep, actor: actor_dep) -> HTMLResponse:
+        """Show the registered sites."""
+        sites = services.list_sites(store)
+        return render_page(
+            request, "sites.html", json_url="/api/sites", site_label=site_label(sites),
+            sites=sites,
+        )  # fmt: skip
+
+    return router
