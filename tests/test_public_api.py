@@ -9,11 +9,16 @@ import pytest
 
 import radassure
 
-PACKAGES = sorted(
-    name
-    for _, name, is_pkg in pkgutil.walk_packages(radassure.__path__, "radassure.")
-    if is_pkg and ".migrations" not in name
-) + ["radassure", "radassure.errors", "radassure.config"]
+PACKAGES = [
+    *sorted(
+        name
+        for _, name, is_pkg in pkgutil.walk_packages(radassure.__path__, "radassure.")
+        if is_pkg and ".migrations" not in name
+    ),
+    "radassure",
+    "radassure.errors",
+    "radassure.config",
+]
 
 
 def _isort_key(name: str) -> tuple[int, str]:

@@ -247,16 +247,28 @@ class _Run:
             self._versions = {(t, v): (i, lo, hi, th) for t, v, i, lo, hi, th in rows}
         return self._versions
 
+    def select_in(self, sql: str, values: Sequence[Any], *params: Any) -> list[Any]:
+        """Run ``sql`` whose last condition is ``{IN}`` over many values, in chunks.
+
+        Plain driver SQL: compiling an expanding IN of thousands of values costs
+        more than the lookup itself. ``params`` bind the ``?`` before ``{IN}``.
+        """
+        out: list[Any] = []
+        sqlite = self.conn.dialect.name == "sqlite"
+        for part in _chunks(values, self.in_chunk):
+            if sqlite:
+                text = sql.replace("{IN}", f"IN ({', '.join('?' * len(part))})")
+                out.extend(self.conn.exec_driver_sql(text, (*params, *part)).all())
+            else:
+                text = sql.replace("?", "%s").replace("{IN}", "= ANY(%s)")
+                out.extend(self.conn.exec_driver_sql(text, (*params, list(part))).all())
+        return out
+
     def study_ids(self, keys: Iterable[str]) -> dict[str, int]:
-        unique = list(set(keys))
-        found: dict[str, int] = {}
-        for part in _chunks(unique, self.in_chunk):
-            found.update(
-                self.conn.execute(
-                    select(Study.study_key, Study.id).where(Study.study_key.in_(part))
-                ).all()
-            )
-        return found
+        rows = self.select_in(
+            "SELECT study_key, id FROM study WHERE study_key {IN}", list(set(keys))
+        )
+        return {key: sid for key, sid in rows}
 
     def unknown_study(self, row: int) -> None:
         self.problem(
@@ -460,7 +472,13 @@ def _write_results(run: _Run, batch: ResultBatch) -> None:
     existing: dict[int, tuple[int, float | None, bool | None, Any]] = {}
     for version_id in np.unique(vid[keep]).tolist():
         sids = np.unique(sid[keep][vid[keep] == version_id]).tolist()
-        for part in _chunks(sids, run.in_chunk):
+        # Cheap probe first: a first ingestion finds nothing and skips the detailed read.
+        stored_sids = sorted({
+            r[0] for r in run.select_in(
+                "SELECT study_id FROM ai_result WHERE version_id = ? AND study_id {IN}",
+                sids, version_id)
+        })  # fmt: skip
+        for part in _chunks(stored_sids, run.in_chunk):
             for rid, s_id, finding, score, call, loc in run.conn.execute(
                 select(
                     AIResult.id,
