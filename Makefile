@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	touch $@ $(STAMP_RUN)
 
 demo: $(STAMP_RUN)
-	$(VENV)/bin/radassure demo --home radassure-demo --overwrite
+	$(VENV)/bin/radassure --home radassure-demo demo --overwrite
 
 test: $(STAMP)
 	$(PY) -m pytest

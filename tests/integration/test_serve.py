@@ -62,7 +62,7 @@ def test_serve_refuses_an_uninitialised_home(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RADASSURE_")}
     out = subprocess.run(
         [sys.executable, "-m", "radassure", "--home", str(tmp_path / "none"), "serve"],
-        env=env, capture_output=True, text=True, timeout=60,
+        check=False, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert out.returncode == 1
     assert "Run `radassure init` first" in out.stderr

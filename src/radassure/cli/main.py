@@ -33,6 +33,7 @@ from radassure.services import (
     add_site,
     add_tool,
     add_version,
+    build_demo,
     get_tool,
     ingest_csv,
     init_store,
@@ -518,18 +519,18 @@ def ingest(
 @app.command()
 @handled
 def demo(
-    home: Annotated[Path, typer.Option(help="Folder for the demo installation.")] = Path(
-        "radassure-demo"
-    ),
     seed: Annotated[
         int, typer.Option(help="Random seed: the same seed builds the same department.")
     ] = 20250101,
     studies: Annotated[int, typer.Option(help="Number of studies.")] = 52_000,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing demo database.")] = False,
 ) -> None:
-    """Build a synthetic demo department (two sites, three tools, a year of data)."""
-    from radassure.services.demo import build_demo
+    """Build a synthetic demo department (two sites, three tools, a year of data).
 
+    It is built in the folder given with the global --home (default ./radassure-demo,
+    never the default installation): `radassure --home radassure-demo demo`.
+    """
+    home = _state.get("home") or Path("radassure-demo")
     report = build_demo(
         Settings(home=home),
         seed=seed,

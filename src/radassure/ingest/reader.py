@@ -198,10 +198,9 @@ class CsvSource:
 
     Examples
     --------
-    >>> import tempfile, os
-    >>> d = tempfile.mkdtemp(); p = os.path.join(d, "r.csv")
-    >>> lines = ["study_id,finding,label,source", "A1,nodule,1,report", ""]
-    >>> _ = open(p, "w").write(chr(10).join(lines))
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "r.csv"
+    >>> _ = p.write_text(chr(10).join(["study_id,finding,label,source", "A1,nodule,1,report", ""]))
     >>> src = CsvSource(p, "references")
     >>> [(first, rows) for first, rows in src.batches()]
     [(2, [['A1', 'nodule', '1', 'report']])]

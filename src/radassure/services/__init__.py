@@ -1,5 +1,6 @@
 """Use cases: the only layer that combines core, ingest, db and reports."""
 
+from radassure.services.demo import DemoReport, build_demo
 from radassure.services.ingestion import ON_CONFLICT, IngestSummary, ingest_csv, ingest_records
 from radassure.services.registry import (
     ALLOWED_TRANSITIONS,
@@ -25,6 +26,7 @@ __all__ = [
     "ALLOWED_TRANSITIONS",
     "ON_CONFLICT",
     "ClaimInfo",
+    "DemoReport",
     "IngestSummary",
     "InitReport",
     "SiteInfo",
@@ -37,6 +39,7 @@ __all__ = [
     "add_site",
     "add_tool",
     "add_version",
+    "build_demo",
     "get_tool",
     "ingest_csv",
     "ingest_records",
