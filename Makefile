@@ -1,5 +1,6 @@
 # radassure: two commands to start (see README.md).
 #   make demo   - create .venv, install, build the demo department, print the next step
+#   make serve  - open the demo department at http://127.0.0.1:8000
 #   make test   - create .venv with the dev extras, run the whole suite (SQLite + PostgreSQL)
 #   make check  - lint (ruff, mypy, import-linter) + the whole suite: what CI runs
 PYTHON ?= python3
@@ -8,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 STAMP_RUN := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint check bench clean
+.PHONY: demo serve test test-fast lint check bench clean
 
 $(STAMP_RUN): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +25,9 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP_RUN)
 	$(VENV)/bin/radassure --home radassure-demo demo --overwrite
+
+serve: $(STAMP_RUN)
+	$(VENV)/bin/radassure --home radassure-demo serve
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -67,7 +67,9 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(blank=_blank, when=_when, num=_num, segment=_segment)
+    env.filters.update(
+        blank=_blank, when=_when, num=_num, segment=_segment, count=lambda n: f"{int(n):,}"
+    )
     env.globals.update(version=__version__)
     return env
 
