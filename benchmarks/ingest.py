@@ -11,9 +11,11 @@ that path's own):
   validation, no pseudonymisation), what a user would otherwise write.
 
 Prints rows per second, the ratio and peak RSS (MB); writes
-benchmarks/out/ingest.json. Usage::
+benchmarks/out/ingest-<database>.json. With ``--database postgresql`` both paths
+write to fresh databases on the PostgreSQL server named by
+``RADASSURE_TEST_POSTGRES_URL`` (default the local server). Usage::
 
-    .venv/bin/python benchmarks/ingest.py [--rows 1000000] [--repeat 1]
+    .venv/bin/python benchmarks/ingest.py [--rows 1000000] [--repeat 1] [--database sqlite]
 """
 
 from __future__ import annotations
@@ -62,8 +64,8 @@ import json, resource, sys, time
 from pathlib import Path
 from radassure.config import Settings
 from radassure.services import open_store, ingest_csv
-home, results = Path(sys.argv[1]), Path(sys.argv[2])
-store = open_store(Settings(home=home))
+home, results, url = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+store = open_store(Settings(home=home, database_url=url or None))
 t = time.perf_counter()
 summary = ingest_csv(store, "results", results)
 elapsed = time.perf_counter() - t
@@ -76,8 +78,8 @@ PANDAS_CHILD = r"""
 import json, resource, sys, time
 import pandas as pd
 from sqlalchemy import create_engine
-db, results = sys.argv[1], sys.argv[2]
-engine = create_engine(f"sqlite:///{db}")
+url, results = sys.argv[1], sys.argv[2]
+engine = create_engine(url)
 t = time.perf_counter()
 frame = pd.read_csv(results)
 frame.to_sql("ai_result", engine, if_exists="append", index=False)
@@ -99,7 +101,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1, help="alternating runs of each path")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
+    pg_admin = os.environ.get(
+        "RADASSURE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+
+    def fresh_pg(name: str) -> str:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        admin = create_engine(pg_admin, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        return make_url(pg_admin).set(database=name).render_as_string(hide_password=False)
 
     from radassure.config import Settings
     from radassure.services import (
@@ -123,7 +140,13 @@ def main() -> None:
         )
         for rep in range(args.repeat):
             home = folder / f"home{rep}"
-            settings = Settings(home=home)
+            if args.database == "postgresql":
+                ra_url = fresh_pg("radassure_bench_ra")
+                pd_url = fresh_pg("radassure_bench_pd")
+            else:
+                ra_url = ""
+                pd_url = f"sqlite:///{folder / f'pandas{rep}.db'}"
+            settings = Settings(home=home, database_url=ra_url or None)
             init_store(settings)
             store = open_store(settings)
             add_site(store, "S1")
@@ -132,10 +155,8 @@ def main() -> None:
             s = ingest_csv(store, "studies", studies)
             store.dispose()
             print(f"rep {rep}: {s.inserted:,} studies ingested", file=sys.stderr)
-            runs["radassure"].append(child(RADASSURE_CHILD, str(home), str(results)))
-            runs["pandas"].append(
-                child(PANDAS_CHILD, str(folder / f"pandas{rep}.db"), str(results))
-            )
+            runs["radassure"].append(child(RADASSURE_CHILD, str(home), str(results), ra_url))
+            runs["pandas"].append(child(PANDAS_CHILD, pd_url, str(results)))
             for name in runs:
                 r = runs[name][-1]
                 print(
@@ -150,6 +171,7 @@ def main() -> None:
     ra, pd_ = best("radassure"), best("pandas")
     summary = {
         "rows": args.rows,
+        "database": args.database,
         "radassure_rows_per_s": round(ra["rows"] / ra["seconds"]),
         "pandas_rows_per_s": round(pd_["rows"] / pd_["seconds"]),
         "ratio": round((ra["rows"] / ra["seconds"]) / (pd_["rows"] / pd_["seconds"]), 2),
@@ -159,7 +181,8 @@ def main() -> None:
         "cpu": os.cpu_count(),
     }
     (HERE / "out").mkdir(exist_ok=True)
-    (HERE / "out" / "ingest.json").write_text(json.dumps(summary, indent=2))
+    (HERE / "out" / f"ingest-{args.database}.json").write_text(json.dumps(summary, indent=2))
+    print(f"{args.rows:,} result rows into {args.database}")
     print("| path | rows/s | peak memory |\n|---|---|---|")
     print(
         f"| radassure (validate + pseudonymise + transaction) | "

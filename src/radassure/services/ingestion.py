@@ -247,27 +247,44 @@ class _Run:
             self._versions = {(t, v): (i, lo, hi, th) for t, v, i, lo, hi, th in rows}
         return self._versions
 
-    def select_in(self, sql: str, values: Sequence[Any], *params: Any) -> list[Any]:
-        """Run ``sql`` whose last condition is ``{IN}`` over many values, in chunks.
+    def select_in(
+        self,
+        table: str,
+        columns: str,
+        key: str,
+        values: Sequence[Any],
+        *,
+        where: str = "",
+        params: Sequence[Any] = (),
+    ) -> list[Any]:
+        """Rows of ``table`` whose ``key`` is one of ``values`` (and ``where`` holds).
 
-        Plain driver SQL: compiling an expanding IN of thousands of values costs
-        more than the lookup itself. ``params`` bind the ``?`` before ``{IN}``.
+        Plain driver SQL, in chunks: compiling an expanding IN of thousands of
+        values costs more than the lookup. On PostgreSQL the values are joined
+        from ``unnest`` so that the planner looks each one up in the index; with
+        ``= ANY`` and statistics that predate this transaction's inserts it
+        would scan every row inserted so far, once per batch. ``where`` uses
+        ``?`` placeholders bound to ``params``; columns are prefixed ``t.``.
         """
         out: list[Any] = []
         sqlite = self.conn.dialect.name == "sqlite"
+        cond = f" AND {where}" if where else ""
         for part in _chunks(values, self.in_chunk):
             if sqlite:
-                text = sql.replace("{IN}", f"IN ({', '.join('?' * len(part))})")
-                out.extend(self.conn.exec_driver_sql(text, (*params, *part)).all())
+                marks = ", ".join("?" * len(part))
+                sql = f"SELECT {columns} FROM {table} t WHERE t.{key} IN ({marks}){cond}"
+                out.extend(self.conn.exec_driver_sql(sql, (*part, *params)).all())
             else:
-                text = sql.replace("?", "%s").replace("{IN}", "= ANY(%s)")
-                out.extend(self.conn.exec_driver_sql(text, (*params, list(part))).all())
+                kind = "text" if part and isinstance(part[0], str) else "bigint"
+                sql = (
+                    f"SELECT {columns} FROM unnest(%s::{kind}[]) AS k(v) "
+                    f"JOIN {table} t ON t.{key} = k.v{cond.replace('?', '%s')}"
+                )
+                out.extend(self.conn.exec_driver_sql(sql, (list(part), *params)).all())
         return out
 
     def study_ids(self, keys: Iterable[str]) -> dict[str, int]:
-        rows = self.select_in(
-            "SELECT study_key, id FROM study WHERE study_key {IN}", list(set(keys))
-        )
+        rows = self.select_in("study", "t.study_key, t.id", "study_key", list(set(keys)))
         return {key: sid for key, sid in rows}
 
     def unknown_study(self, row: int) -> None:
@@ -342,7 +359,9 @@ def _write_studies(run: _Run, recs: list[StudyRecord]) -> None:
         batch_keys.add(rec.study_key)
         ready.append((rec, _study_values(rec, site_id)))
     existing: dict[str, dict[str, Any]] = {}
-    for part in _chunks([values["study_key"] for _, values in ready], run.in_chunk):
+    keys = [values["study_key"] for _, values in ready]
+    stored_keys = [r[0] for r in run.select_in("study", "t.study_key", "study_key", keys)]
+    for part in _chunks(stored_keys, run.in_chunk):
         cols = [Study.__table__.c[f] for f in ("study_key", "id", *_STUDY_FIELDS)]
         for row in run.conn.execute(select(*cols).where(Study.study_key.in_(part))).mappings():
             existing[row["study_key"]] = dict(row)
@@ -474,9 +493,8 @@ def _write_results(run: _Run, batch: ResultBatch) -> None:
         sids = np.unique(sid[keep][vid[keep] == version_id]).tolist()
         # Cheap probe first: a first ingestion finds nothing and skips the detailed read.
         stored_sids = sorted({
-            r[0] for r in run.select_in(
-                "SELECT study_id FROM ai_result WHERE version_id = ? AND study_id {IN}",
-                sids, version_id)
+            r[0] for r in run.select_in("ai_result", "t.study_id", "study_id", sids,
+                                        where="t.version_id = ?", params=(version_id,))
         })  # fmt: skip
         for part in _chunks(stored_sids, run.in_chunk):
             for rid, s_id, finding, score, call, loc in run.conn.execute(
@@ -580,7 +598,9 @@ def _write_references(run: _Run, recs: list[ReferenceRecord]) -> None:
             "recorded_at": rec.recorded_at or run.now,
         }))  # fmt: skip
     existing: dict[tuple[int, str], tuple[int, bool, str, Any]] = {}
-    for part in _chunks(sorted({v["study_id"] for _, v in ready}), run.in_chunk):
+    sids = sorted({v["study_id"] for _, v in ready})
+    stored_sids = sorted({r[0] for r in run.select_in("reference", "t.study_id", "study_id", sids)})
+    for part in _chunks(stored_sids, run.in_chunk):
         for rid, sid, finding, label, source, loc in run.conn.execute(
             select(
                 Reference.id,
@@ -722,6 +742,11 @@ def _ingest_in_transaction(
             conn.commit()
         try:
             with conn.begin() as tx:
+                if not sqlite:
+                    # Tables grow inside this transaction while their statistics stay as
+                    # they were (often empty), so the planner would answer each batch's
+                    # key lookups with sequential scans: quadratic in the file size.
+                    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
                 run = _Run(
                     conn,
                     kind,
