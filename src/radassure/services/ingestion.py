@@ -177,6 +177,36 @@ class _Run:
             # sqlite3 and psycopg release the GIL while the engine runs.
             self.pending = self.pool.submit(self._insert, sql if sqlite else copy_sql, rows, sqlite)
 
+    def store_rows(
+        self,
+        table: Any,
+        names: Sequence[str],
+        new: list[dict[str, Any]],
+        updates: list[dict[str, Any]],
+        *,
+        key_cols: Sequence[str],
+        json_cols: Sequence[str] = (),
+        time_cols: Sequence[str] = (),
+    ) -> None:
+        """Insert ``new`` rows and apply ``updates`` (dicts with ``_id``), if still writing."""
+        if not self.writing:
+            return
+        if new:
+            self.bulk_insert(
+                table.name,
+                {c: [v[c] for v in new] for c in names},
+                json_cols=json_cols,
+                time_cols=time_cols,
+            )
+            self.inserted += len(new)
+        if updates:
+            self.sync()
+            self.conn.execute(
+                update(table).where(table.c.id == bindparam("_id")),
+                [{k: v for k, v in u.items() if k not in key_cols} for u in updates],
+            )
+            self.updated += len(updates)
+
     def sync(self) -> None:
         """Wait for the insert in flight (raising its error, if any)."""
         if self.pending is not None:
@@ -387,22 +417,15 @@ def _write_studies(run: _Run, recs: list[StudyRecord]) -> None:
             run.skipped += 1
         else:
             updates.append({"_id": stored["id"], **values})
-    if run.writing and new:
-        names = ("study_key", *_STUDY_FIELDS)
-        run.bulk_insert(
-            "study",
-            {c: [v[c] for v in new] for c in names},
-            json_cols=("acquisition",),
-            time_cols=("acquired_at",),
-        )
-        run.inserted += len(new)
-    if run.writing and updates:
-        run.sync()
-        run.conn.execute(
-            update(Study).where(Study.id == bindparam("_id")),
-            [{k: v for k, v in u.items() if k != "study_key"} for u in updates],
-        )
-        run.updated += len(updates)
+    run.store_rows(
+        Study.__table__,
+        ("study_key", *_STUDY_FIELDS),
+        new,
+        updates,
+        key_cols=("study_key",),
+        json_cols=("acquisition",),
+        time_cols=("acquired_at",),
+    )
 
 
 # -- results -----------------------------------------------------------------
@@ -637,22 +660,15 @@ def _write_references(run: _Run, recs: list[ReferenceRecord]) -> None:
             run.skipped += 1
         else:
             updates.append({"_id": rid, **{k: v for k, v in values.items() if k != "study_id"}})
-    if run.writing and new:
-        names = ("study_id", "finding", "label", "source", "localisations", "recorded_at")
-        run.bulk_insert(
-            "reference",
-            {c: [v[c] for v in new] for c in names},
-            json_cols=("localisations",),
-            time_cols=("recorded_at",),
-        )
-        run.inserted += len(new)
-    if run.writing and updates:
-        run.sync()
-        run.conn.execute(
-            update(Reference).where(Reference.id == bindparam("_id")),
-            [{k: v for k, v in u.items() if k != "finding"} for u in updates],
-        )
-        run.updated += len(updates)
+    run.store_rows(
+        Reference.__table__,
+        ("study_id", "finding", "label", "source", "localisations", "recorded_at"),
+        new,
+        updates,
+        key_cols=("study_id", "finding"),
+        json_cols=("localisations",),
+        time_cols=("recorded_at",),
+    )
 
 
 _VALIDATORS: dict[str, Callable[..., tuple[Any, list[InputProblem], bool]]] = {
