@@ -39,3 +39,16 @@ def test_readme_starts_with_what_and_the_two_commands() -> None:
     text = (ROOT / "README.md").read_text()
     assert text.index("make demo") < text.index("make test") < text.index("## Using it")
     assert "radassure is an open-source platform" in text.split("## Two commands")[0]
+
+
+def test_cli_reference_is_current() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen", ROOT / "scripts" / "gen_cli_docs.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    current = (ROOT / "docs" / "cli.md").read_text()
+    assert current == gen.render(), (
+        "docs/cli.md is out of date: run .venv/bin/python scripts/gen_cli_docs.py > docs/cli.md"
+    )
