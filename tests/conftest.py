@@ -14,11 +14,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from radassure.config import Settings
 from radassure.services import Store, init_store, open_store
+
+# These machines are shared and noisy: a per-example deadline would fail tests on load,
+# not on behaviour. Performance is measured in benchmarks/, never in tests.
+hypothesis_settings.register_profile("radassure", deadline=None)
+hypothesis_settings.load_profile("radassure")
 
 PG_ADMIN_URL = os.environ.get(
     "RADASSURE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

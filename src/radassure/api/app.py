@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from radassure import __version__, web
-from radassure.api import ingest_routes, routes
+from radassure.api import ingest_routes, routes, runs_routes
 from radassure.api.deps import StoreHolder, current_actor, get_store
 from radassure.api.handlers import install_error_handlers
 from radassure.config import Settings
@@ -33,6 +33,7 @@ _TAGS = [
     {"name": "tools", "description": "The AI tool registry: tools, versions, claims, status."},
     {"name": "sites", "description": "Hospitals and units."},
     {"name": "ingestion", "description": "Studies, AI results and reference standards in."},
+    {"name": "runs", "description": "Validation runs: start one, read its results and report."},
     {"name": "health", "description": "Service and database health."},
 ]
 
@@ -87,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store_holder = StoreHolder(settings)
     install_error_handlers(app, web.render_error_page)
     app.include_router(routes.health_router)
+    # Before the registry: /api/tools/{name}/runs must not match /api/tools/{name:path}.
+    app.include_router(runs_routes.router)
     app.include_router(routes.router)
     app.include_router(ingest_routes.router)
     app.include_router(web.build_router(store_dependency=get_store, actor_dependency=current_actor))

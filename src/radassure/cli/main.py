@@ -568,3 +568,7 @@ def serve(
 def main() -> None:
     """Entry point of the ``radassure`` console script."""
     app()
+
+
+# Commands defined in their own modules register themselves on `app` when imported.
+import radassure.cli.validate  # noqa: E402, F401

@@ -2,9 +2,10 @@
 
 The AUC is the Mann-Whitney probability that a random positive case scores
 above a random negative case, ties counted as half. Its DeLong (1988)
-variance is computed with the midrank algorithm of Sun and Xu (2014): three
-rankings (positives, negatives, all cases) in O(n log n) replace the O(n^2)
-table of pairwise comparisons.
+variance needs the placement value of every case (the share of the other
+class below it); as in the midrank algorithm of Sun and Xu (2014) these come
+in O(n log n) rather than from the O(n^2) table of pairwise comparisons, here
+from one sort of each class and binary searches between them.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ __all__ = ["DeLongTest", "delong_test", "roc_auc"]
 
 # Bootstrap work is chunked so that a chunk's arrays stay near this many cells.
 _CHUNK_CELLS = 2_000_000
+# Resamples are then processed in blocks of about this many cells, to stay in cache.
+_BLOCK_CELLS = 1 << 16
 
 
 def _split(y_true: npt.ArrayLike, *scores: npt.ArrayLike) -> tuple[FloatArray, int, int]:
@@ -46,21 +49,55 @@ def _split(y_true: npt.ArrayLike, *scores: npt.ArrayLike) -> tuple[FloatArray, i
     return np.vstack(arrays)[:, order], int(truth.sum()), int((~truth).sum())
 
 
-def _structural_components(scores: FloatArray, m: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """AUCs and DeLong placement values by midranks (Sun and Xu 2014).
+def _twice_placements(
+    pos_sorted: FloatArray, neg_sorted: FloatArray
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Twice the placement counts of two sorted classes, in exact integers.
+
+    For each positive ``2 * (negatives below) + (negatives tied)``; for each
+    negative ``2 * (positives below) + (positives tied)``.
+    """
+    n = neg_sorted.size
+    lo = np.searchsorted(neg_sorted, pos_sorted, "left")
+    hi = np.searchsorted(neg_sorted, pos_sorted, "right")
+    # Positive i is at or below negative j exactly when j >= lo[i], and strictly
+    # below it when j >= hi[i]: counting those is a cumulative sum, not a search.
+    counts = np.bincount(lo, minlength=n + 1)[:n] + np.bincount(hi, minlength=n + 1)[:n]
+    return lo + hi, np.cumsum(counts)
+
+
+def _structural_components(
+    scores: FloatArray, m: int, *, keep_order: bool = True
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """AUCs and DeLong placement values from one sort per class and row.
 
     ``scores`` has shape (k, m + n) with the positives first. Returns ``auc``
     of shape (k,), ``v10`` of shape (k, m) (share of negatives below each
     positive) and ``v01`` of shape (k, n) (share of positives above each
-    negative), ties counted as half.
+    negative), ties counted as half. These are the midrank differences of Sun
+    and Xu (2014), read off the sorted classes instead of three rankings.
+    With ``keep_order`` the placements follow the order of the cases in
+    ``scores`` (needed to pair the rows, as the covariance of two tools
+    does); without it they are in sorted order, which is cheaper and enough
+    for one row's variance.
     """
-    n = scores.shape[1] - m
-    tx = stats.rankdata(scores[:, :m], axis=1)
-    ty = stats.rankdata(scores[:, m:], axis=1)
-    tz = stats.rankdata(scores, axis=1)
-    auc = (tz[:, :m].sum(axis=1) - m * (m + 1) / 2) / (m * n)
-    v10 = (tz[:, :m] - tx) / n
-    v01 = 1.0 - (tz[:, m:] - ty) / m
+    k, total = scores.shape
+    n = total - m
+    auc = np.empty(k)
+    v10 = np.empty((k, m))
+    v01 = np.empty((k, n))
+    for row in range(k):
+        pos, neg = scores[row, :m], scores[row, m:]
+        if keep_order:
+            pos_order, neg_order = np.argsort(pos), np.argsort(neg)
+            below, pos_below = _twice_placements(pos[pos_order], neg[neg_order])
+            v10[row, pos_order] = below / (2 * n)
+            v01[row, neg_order] = 1.0 - pos_below / (2 * m)
+        else:
+            below, pos_below = _twice_placements(np.sort(pos), np.sort(neg))
+            v10[row] = below / (2 * n)
+            v01[row] = 1.0 - pos_below / (2 * m)
+        auc[row] = int(below.sum()) / (2 * m * n)
     return auc, v10, v01
 
 
@@ -76,29 +113,79 @@ def _bootstrap_aucs(
 ) -> FloatArray:
     """AUCs of ``n_boot`` stratified resamples, in O(n_boot * (m + n)).
 
-    Each resample is a vector of multiplicities for positives and for the
-    sorted negatives; the weighted count of negatives below (and tied with)
-    each positive is read off a cumulative sum, so no resample is re-sorted.
+    Resample ``b`` draws ``n`` indices into the sorted negatives and ``m``
+    into ``pos`` (in its given order). Nothing is re-sorted: the multiplicities
+    of the smaller class, cumulated in sorted order, give for every case of the
+    larger class the weighted count of the other class below it (ties as
+    half), and summing those over the larger class's draws gives twice the
+    Mann-Whitney count, exactly, in integers.
     """
     m, n = pos.size, neg.size
-    neg_sorted = np.sort(neg)
-    left = np.searchsorted(neg_sorted, pos, side="left")
-    right = np.searchsorted(neg_sorted, pos, side="right")
+    neg = np.sort(neg)
+    count_pos = m < n
+    order: npt.NDArray[np.intp] | None = None
+    if count_pos:
+        order = np.argsort(pos, kind="stable")
+        counted, gathered, size = pos[order], neg, m
+    else:
+        counted, gathered, size = neg, pos, n
+    lo = np.searchsorted(counted, gathered, side="left")
+    hi = np.searchsorted(counted, gathered, side="right")
+    ties = not np.array_equal(lo, hi)
+    pairs = 2 * m * n
+
+    def _twice_count(
+        counted_draw: npt.NDArray[np.int64], gathered_draw: npt.NDArray[np.int64]
+    ) -> int:
+        weights = np.bincount(counted_draw, minlength=size)
+        if order is not None:
+            weights = weights.take(order)
+        cum = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(weights, out=cum[1:])
+        twice_below = cum.take(lo)
+        if ties:
+            twice_below += cum.take(hi)
+        else:
+            twice_below *= 2
+        return int(twice_below.take(gathered_draw).sum())
+
     out = np.empty(n_boot)
+    # Draws come in chunks (negatives, then positives) so the random stream does
+    # not depend on the block size below, which only keeps the work in cache.
     rows = max(1, _CHUNK_CELLS // (m + n + 1))
+    block = max(1, _BLOCK_CELLS // (m + n + 1))
     for start in range(0, n_boot, rows):
         b = min(rows, n_boot - start)
-        offsets = (np.arange(b) * n)[:, None]
-        idx = rng.integers(0, n, size=(b, n)) + offsets
-        w_neg = np.bincount(idx.ravel(), minlength=b * n).reshape(b, n)
-        offsets = (np.arange(b) * m)[:, None]
-        idx = rng.integers(0, m, size=(b, m)) + offsets
-        w_pos = np.bincount(idx.ravel(), minlength=b * m).reshape(b, m)
-        cum = np.zeros((b, n + 1))
-        np.cumsum(w_neg, axis=1, out=cum[:, 1:])
-        below = cum[:, left]
-        tied = cum[:, right] - below
-        out[start : start + b] = (w_pos * (below + 0.5 * tied)).sum(axis=1) / (m * n)
+        neg_draws = rng.integers(0, n, size=(b, n))
+        pos_draws = rng.integers(0, m, size=(b, m))
+        counted_draws, gathered_draws = (
+            (pos_draws, neg_draws) if count_pos else (neg_draws, pos_draws)
+        )
+        for first in range(start, start + b, block):
+            r = min(block, start + b - first)
+            rel = slice(first - start, first - start + r)
+            if r == 1:
+                # One large resample: flat arrays avoid the cost of 2-D indexing.
+                twice = np.array([_twice_count(counted_draws[rel][0], gathered_draws[rel][0])])
+            else:
+                offsets = (np.arange(r) * size)[:, None]
+                weights = np.bincount(
+                    (counted_draws[rel] + offsets).ravel(), minlength=r * size
+                ).reshape(r, size)
+                if order is not None:
+                    weights = weights[:, order]
+                cum = np.zeros((r, size + 1), dtype=np.int64)
+                np.cumsum(weights, axis=1, out=cum[:, 1:])
+                twice_below = cum[:, lo]
+                if ties:
+                    twice_below += cum[:, hi]
+                else:
+                    twice_below *= 2
+                twice = np.take_along_axis(twice_below, gathered_draws[rel], axis=1).sum(axis=1)
+            if count_pos:
+                # The count was of positives below each negative: take the complement.
+                twice = pairs - twice
+            out[first : first + r] = twice / pairs
     return out
 
 
@@ -208,7 +295,7 @@ def roc_auc(
             "cases in y_true.",
         )
         return Estimate(nan, nan, nan, level, label, m + n)
-    auc, v10, v01 = _structural_components(scores, m)
+    auc, v10, v01 = _structural_components(scores, m, keep_order=False)
     value = float(auc[0])
     if np.ptp(scores) == 0:
         undefined("Every score is the same, so the AUC is 0.5 and its interval is undefined.")

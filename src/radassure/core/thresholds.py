@@ -71,7 +71,9 @@ def threshold_metrics(
     if not isinstance(threshold, int | float | np.number) or math.isnan(threshold):
         raise ValueError(f"threshold must be a number (got {threshold!r}).")
     score = finite_scores(y_score, "y_score")
-    return diagnostic_metrics(y_true, score >= threshold, level=level)
+    truth = binary_labels(y_true, "y_true")
+    check_same_length(y_true=truth, y_score=score)
+    return diagnostic_metrics(truth, score >= threshold, level=level)
 
 
 @dataclass(frozen=True)

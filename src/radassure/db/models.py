@@ -33,6 +33,7 @@ __all__ = [
     "LIFECYCLE_STATUSES",
     "REFERENCE_SOURCES",
     "REGULATORY_MARKINGS",
+    "RUN_KINDS",
     "SEX_CODES",
     "TASKS",
     "AIResult",
@@ -41,6 +42,7 @@ __all__ = [
     "ClaimedPerformance",
     "IngestLog",
     "Reference",
+    "Run",
     "Site",
     "Study",
     "ToolStatusChange",
@@ -53,6 +55,8 @@ LIFECYCLE_STATUSES = ("proposed", "evaluating", "approved", "live", "suspended",
 REGULATORY_MARKINGS = ("UKCA", "CE", "CE-UKNI", "none")
 DEVICE_CLASSES = ("I", "IIa", "IIb", "III")
 REFERENCE_SOURCES = ("report", "consensus", "pathology", "follow-up")
+#: Analyses kept as runs; only "validation" is produced so far.
+RUN_KINDS = ("validation", "equity", "monitoring", "contours")
 #: F female, M male, O other / indeterminate, U not known or not stated.
 SEX_CODES = ("F", "M", "O", "U")
 #: NHS Data Dictionary ethnic category codes (2001 census based), Z = not stated,
@@ -277,3 +281,33 @@ class IngestLog(Base):
     started_at: Mapped[dt.datetime] = mapped_column(DateTime)
     finished_at: Mapped[dt.datetime] = mapped_column(DateTime)
     actor: Mapped[str | None] = mapped_column(String(200))
+
+
+class Run(Base):
+    """One analysis (validation, equity, monitoring, contours): inputs, results, who ran it.
+
+    ``data_fingerprint`` is a SHA-256 over the data rows the analysis used, so a
+    rerun on unchanged data gives the same fingerprint and any change shows.
+    ``results`` is JSON with NaN stored as null; ``report_html`` is the
+    self-contained report, kept in the table so every front can show it.
+    """
+
+    __tablename__ = "run"
+    __table_args__ = (
+        CheckConstraint(_in("kind", RUN_KINDS), name="kind"),
+        # The tool page lists a tool's latest runs.
+        Index("ix_run_tool_created", "tool_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    # No cascade: a run is evidence and must outlive edits to the registry.
+    tool_id: Mapped[int] = mapped_column(ForeignKey("ai_tool.id"))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("tool_version.id"))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True))
+    data_fingerprint: Mapped[str] = mapped_column(String(64))
+    n_rows: Mapped[int] = mapped_column(Integer)
+    results: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    radassure_version: Mapped[str] = mapped_column(String(32))
+    report_html: Mapped[str | None] = mapped_column(Text)

@@ -20,7 +20,9 @@ from radassure.services.registry import (
     set_status,
     tool_counts,
 )
+from radassure.services.runs import RunInfo, get_run, list_runs
 from radassure.services.store import InitReport, Store, init_store, open_store
+from radassure.services.validation import run_validation
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -29,6 +31,7 @@ __all__ = [
     "DemoReport",
     "IngestSummary",
     "InitReport",
+    "RunInfo",
     "SiteInfo",
     "StatusChangeInfo",
     "Store",
@@ -40,13 +43,16 @@ __all__ = [
     "add_tool",
     "add_version",
     "build_demo",
+    "get_run",
     "get_tool",
     "ingest_csv",
     "ingest_records",
     "init_store",
+    "list_runs",
     "list_sites",
     "list_tools",
     "open_store",
+    "run_validation",
     "set_status",
     "tool_counts",
 ]

@@ -18,9 +18,22 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from radassure import services
+from radassure.errors import NotFoundError
+from radassure.services import runs
 from radassure.web.render import render_page
 
 __all__ = ["build_router", "live_version", "site_label"]
+
+# The stored report is served as its own sandboxed document: inline styles and
+# data: images only, no scripts, no forms, framed only by this site's run page.
+_REPORT_HEADERS = {
+    "Content-Security-Policy": (
+        "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def live_version(tool: services.ToolInfo, *, today: dt.date | None = None) -> str | None:
@@ -73,7 +86,8 @@ def build_router(
     Returns
     -------
     fastapi.APIRouter
-        ``/``, ``/tools``, ``/tools/{name}`` and ``/sites``.
+        ``/``, ``/tools``, ``/tools/{name}``, ``/sites``, ``/runs/{id}`` and
+        ``/runs/{id}/report``.
 
     """
     router = APIRouter(include_in_schema=False)
@@ -104,7 +118,36 @@ def build_router(
             request, "tool.html", json_url=f"/api/tools/{quote(name, safe='')}",
             site_label=site_label(services.list_sites(store)), tool=tool,
             live_version=live_version(tool), counts=services.tool_counts(store, name),
+            runs=runs.list_runs(store, name, limit=10),
+            runs_url=f"/api/tools/{quote(name, safe='')}/runs",
         )  # fmt: skip
+
+    @router.get("/runs/{run_id}", response_class=HTMLResponse)
+    def run_page(run_id: int, request: Request, store: store_dep, actor: actor_dep) -> HTMLResponse:
+        """Show a run's record and headline, with its report framed (sandboxed) below."""
+        run = runs.get_run(store, run_id)
+        response = render_page(
+            request, "run.html", json_url=f"/api/runs/{run_id}",
+            site_label=site_label(services.list_sites(store)), run=run,
+        )  # fmt: skip
+        # This page alone frames a document: the run's own report, from this site.
+        csp = response.headers["Content-Security-Policy"]
+        response.headers["Content-Security-Policy"] = f"{csp}; frame-src 'self'"
+        return response
+
+    @router.get("/runs/{run_id}/report", response_class=HTMLResponse)
+    def run_report(
+        run_id: int, store: store_dep, actor: actor_dep, download: bool = False
+    ) -> HTMLResponse:
+        """Answer the run's self-contained HTML report (``?download=1`` to save it)."""
+        run = runs.get_run(store, run_id)
+        if not run.report_html:
+            raise NotFoundError(f"Run {run_id} has no report.")
+        headers = dict(_REPORT_HEADERS)
+        if download:
+            name = f"radassure-run-{run_id}.html"
+            headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        return HTMLResponse(run.report_html, headers=headers)
 
     @router.get("/sites", response_class=HTMLResponse)
     def sites_page(request: Request, store: store_dep, actor: actor_dep) -> HTMLResponse:
