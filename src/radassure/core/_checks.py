@@ -6,6 +6,7 @@ argument and says how to fix it, so a bad call fails before any arithmetic.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -49,7 +50,13 @@ def check_level(level: float) -> float:
 
 def z_value(level: float) -> float:
     """Two-sided standard normal quantile for a confidence ``level``."""
-    return float(stats.norm.ppf(0.5 + check_level(level) / 2.0))
+    return _z(check_level(level))
+
+
+@functools.lru_cache(maxsize=64)
+def _z(level: float) -> float:
+    # A handful of levels recur millions of times in simulations; scipy's ppf is slow.
+    return float(stats.norm.ppf(0.5 + level / 2.0))
 
 
 def check_positive_int(value: int, name: str) -> int:

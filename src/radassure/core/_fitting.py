@@ -23,11 +23,13 @@ def loess(
 ) -> npt.NDArray[np.float64]:
     """Local polynomial regression (loess, Cleveland 1979) evaluated at ``x_eval``.
 
-    At each evaluation point the ``floor(frac * n)`` nearest ``x`` get tricube
-    weights scaled by the farthest of them, and a weighted polynomial of
-    ``degree`` is fitted; its value at the point is returned. These are R's
-    ``loess`` defaults (span 0.75, degree 2, no robustness iterations),
-    computed exactly rather than by R's kd-tree interpolation.
+    At each evaluation point the ``floor(frac * n)`` nearest ``x`` (and any
+    tied with the farthest of them) get tricube weights scaled by that
+    distance, and a weighted polynomial of ``degree`` is fitted; its value at
+    the point is returned. These are R's ``loess`` defaults (span 0.75,
+    degree 2, no robustness iterations), computed exactly rather than by R's
+    kd-tree interpolation; unlike R, ties at the span's edge are all kept so
+    the smooth does not depend on the order of the cases.
 
     Parameters
     ----------
@@ -62,9 +64,11 @@ def loess(
     out = np.empty(at.size)
     for i, x0 in enumerate(at):
         dist = np.abs(xs - x0)
-        near = np.argpartition(dist, k - 1)[:k]
-        h = dist[near].max()
-        u = dist[near] / h if h > 0 else np.zeros(k)
+        # All cases within the k-th nearest distance: with ties at that distance,
+        # keeping exactly k would keep an order-dependent subset of them.
+        h = np.partition(dist, k - 1)[k - 1]
+        near = np.flatnonzero(dist <= h)
+        u = dist[near] / h if h > 0 else np.zeros(near.size)
         w = np.sqrt(np.clip(1 - u**3, 0.0, None) ** 3)
         if h > 0:
             # Give the farthest neighbours a sliver of weight so ties at h still count.

@@ -114,7 +114,9 @@ def _bootstrap_aucs(
     """AUCs of ``n_boot`` stratified resamples, in O(n_boot * (m + n)).
 
     Resample ``b`` draws ``n`` indices into the sorted negatives and ``m``
-    into ``pos`` (in its given order). Nothing is re-sorted: the multiplicities
+    into the sorted positives; indexing sorted cases makes a seeded interval
+    independent of the order the cases came in. Nothing is re-sorted per
+    resample: the multiplicities
     of the smaller class, cumulated in sorted order, give for every case of the
     larger class the weighted count of the other class below it (ties as
     half), and summing those over the larger class's draws gives twice the
@@ -122,11 +124,11 @@ def _bootstrap_aucs(
     """
     m, n = pos.size, neg.size
     neg = np.sort(neg)
+    pos = np.sort(pos)
     count_pos = m < n
     order: npt.NDArray[np.intp] | None = None
     if count_pos:
-        order = np.argsort(pos, kind="stable")
-        counted, gathered, size = pos[order], neg, m
+        counted, gathered, size = pos, neg, m
     else:
         counted, gathered, size = neg, pos, n
     lo = np.searchsorted(counted, gathered, side="left")

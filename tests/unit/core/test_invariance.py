@@ -94,7 +94,7 @@ class Metric:
     kind: Literal["pred", "score", "prob"]
     expect: Mapping[str, Expect] = field(default_factory=dict)
     warns: str = ""
-    # The bootstrap interval depends on the order of the cases; see the xfail below.
+    # True would compare only the headline value under reordering (none needs it now).
     order_dependent: bool = False
 
 
@@ -216,7 +216,6 @@ REGISTRY: list[Metric] = [
         "score",
         {**_ONE_CLASS_NAN, **_CONSTANT_CI},
         "AUC|score is the same",
-        order_dependent=True,
     ),
     Metric(
         "delong_test[difference]",
@@ -439,10 +438,6 @@ INVARIANCE = settings(max_examples=12, deadline=None, suppress_health_check=[Hea
 def test_invariant_to_case_order(metric, data, order):
     y, s, calls = data
     x = _x(metric, s, calls)
-    if metric.wraps is integrated_calibration_index:
-        # Outside the known defect pinned by the xfail below: no more than a loess
-        # span's worth of cases share one probability.
-        assume(np.unique(s, return_counts=True)[1].max() <= max(3, math.floor(0.75 * y.size)))
     perm = np.arange(y.size)
     order.shuffle(perm)
     assert_same(
@@ -481,12 +476,6 @@ def test_invariant_to_monotone_rescaling_where_only_ranks_count():
         assert (a.value, a.ci_low, a.ci_high) == pytest.approx((b.value, b.ci_low, b.ci_high))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="roc_auc(method='bootstrap') indexes the positives in input order, so a fixed "
-    "seed gives a different interval when the cases are reordered; pinned by "
-    "test_ranking.py, see the lead's note",
-)
 def test_bootstrap_interval_is_invariant_to_case_order():
     rng = np.random.default_rng(1)
     y = rng.integers(0, 2, 80)
@@ -498,12 +487,6 @@ def test_bootstrap_interval_is_invariant_to_case_order():
     assert (a.ci_low, a.ci_high) == pytest.approx((b.ci_low, b.ci_high), abs=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loess in core/_fitting.py keeps exactly floor(frac * n) nearest cases, so when "
-    "more cases than that share the evaluation point's probability it keeps an "
-    "order-dependent subset of them; see the lead's note",
-)
 def test_ici_is_invariant_to_case_order_with_heavy_ties():
     p = np.array([0.5] * 7 + [0.25, 0.75])
     y = np.array([1, 0, 0, 0, 0, 0, 0, 1, 0])
