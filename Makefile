@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 STAMP_RUN := $(VENV)/.installed
 
-.PHONY: demo serve test test-fast lint check bench clean
+.PHONY: demo serve test test-fast lint check bench bench-contours clean
 
 $(STAMP_RUN): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ check: lint test
 
 bench: $(STAMP)
 	$(PY) benchmarks/ingest.py
+
+# Heavy peers (MONAI with a CPU torch, seg-metrics, MedPy) live in their own environment.
+bench-contours:
+	test -x .venv-bench/bin/python || ($(PYTHON) -m venv .venv-bench && \
+	  .venv-bench/bin/pip install torch==2.13.0 && \
+	  .venv-bench/bin/pip install -e . monai seg-metrics medpy surface-distance)
+	.venv-bench/bin/python benchmarks/contours.py --repeat 3 --timeout 300
 
 clean:
 	rm -rf $(VENV) radassure-demo .pytest_cache .mypy_cache .ruff_cache
