@@ -571,5 +571,5 @@ def main() -> None:
 
 
 # Commands defined in their own modules register themselves on `app` when imported.
+import radassure.cli.contours  # noqa: E402
 import radassure.cli.validate  # noqa: E402, F401
-import radassure.cli.contours  # noqa: E402, F401
