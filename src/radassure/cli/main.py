@@ -572,4 +572,10 @@ def main() -> None:
 
 # Commands defined in their own modules register themselves on `app` when imported.
 import radassure.cli.contours  # noqa: E402
+import radassure.cli.equity  # noqa: E402
 import radassure.cli.validate  # noqa: E402, F401
+from radassure.cli.security import audit_app, token_app, user_app  # noqa: E402
+
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")

@@ -20,18 +20,25 @@ from radassure.db.models import (
     ToolStatusChange,
     ToolVersion,
 )
+from radassure.db.security import Adjudication, ApiToken, AuditEvent, Review, User, WebSession
 
 __all__ = [
     "AIResult",
     "AITool",
+    "Adjudication",
+    "ApiToken",
+    "AuditEvent",
     "Base",
     "ClaimedPerformance",
     "IngestLog",
     "Reference",
+    "Review",
     "Site",
     "Study",
     "ToolStatusChange",
     "ToolVersion",
+    "User",
+    "WebSession",
     "alembic_config",
     "current_revision",
     "head_revision",
