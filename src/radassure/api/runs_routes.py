@@ -9,16 +9,16 @@ does. This router is included before the registry's so that
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from radassure.api.deps import ActorDep, StoreDep
 from radassure.api.schemas import ErrorBody
-from radassure.services import runs, validation
+from radassure.services import equity, runs, validation
 
-__all__ = ["RunDetail", "RunSummary", "ValidateRequest", "router"]
+__all__ = ["EquityRequest", "RunDetail", "RunSummary", "ValidateRequest", "router"]
 
 router = APIRouter(prefix="/api", tags=["runs"])
 
@@ -28,7 +28,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "Unknown tool, version, site, finding or run; "
         "or no usable data in the scope (the message says which and what to do).",
     },
-    422: {"model": ErrorBody, "description": "A parameter is out of range."},
+    422: {
+        "model": ErrorBody,
+        "description": "A parameter is out of range, or (equity) an unknown attribute or "
+        "an attribute with one group only.",
+    },
 }
 
 
@@ -36,7 +40,7 @@ class RunSummary(BaseModel):
     """A saved run without its full results."""
 
     id: int
-    kind: str = Field(description="validation (later: equity, monitoring, contours).")
+    kind: str = Field(description="validation or equity (later: monitoring, contours).")
     tool: str
     version: str | None
     parameters: dict[str, Any] = Field(description="site, from, to, finding, margin, level ...")
@@ -93,6 +97,25 @@ class ValidateRequest(BaseModel):
     level: float = Field(0.95, gt=0, lt=1, description="Confidence level.")
     half_width: float = Field(0.05, gt=0, lt=1, description="Wanted CI half-width.")
     max_distance: float = Field(50.0, gt=0, description="Detection: mark-to-lesion match distance.")
+
+
+class EquityRequest(BaseModel):
+    """What to check for group differences; every field is optional."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    attributes: list[str] | None = Field(
+        None,
+        description="Of sex, age_band, ethnic_group, deprivation, site, manufacturer, model; "
+        "default the four patient attributes.",
+    )
+    site: str | None = Field(None, description="Only studies from this site code.")
+    date_from: dt.date | None = Field(None, alias="from", description="First acquisition day.")
+    date_to: dt.date | None = Field(None, alias="to", description="Last acquisition day.")
+    finding: str | None = Field(None, description="Only this finding; default all, pooled.")
+    margin: float = Field(0.05, gt=0, lt=1, description="Smallest gap that matters.")
+    correction: Literal["holm", "bh"] = Field("holm", description="Multiple-comparison control.")
+    level: float = Field(0.95, gt=0, lt=1, description="Confidence level.")
 
 
 @router.get(
@@ -163,6 +186,48 @@ def validate(
         level=req.level,
         half_width=req.half_width,
         max_distance=req.max_distance,
+        actor=actor,
+    )
+    response.headers["Location"] = f"/api/runs/{run.id}"
+    return RunDetail.from_info(run)
+
+
+@router.post(
+    "/tools/{name:path}/versions/{version}/equity",
+    response_model=RunDetail,
+    status_code=status.HTTP_201_CREATED,
+    summary="Check a version for worse performance in patient groups",
+    responses=_ERRORS,
+)
+def check_equity(
+    name: str,
+    version: str,
+    *,
+    response: Response,
+    store: StoreDep,
+    actor: ActorDep,
+    body: Annotated[EquityRequest | None, Body()] = None,
+) -> RunDetail:
+    """Run an equity check of the version's results with a reference standard and save it.
+
+    Sensitivity, specificity and AUC per group at the operating threshold,
+    flags (``results.flags``: attribute, group, metric, estimate, reference,
+    difference, p_adjusted and a reading), insufficient-data groups with the
+    cases needed, and attribute completeness by site. Answers the saved run.
+    """
+    req = body or EquityRequest()
+    run = equity.run_equity(
+        store,
+        name,
+        version,
+        attributes=req.attributes,
+        site=req.site,
+        date_from=req.date_from,
+        date_to=req.date_to,
+        finding=req.finding,
+        margin=req.margin,
+        correction=req.correction,
+        level=req.level,
         actor=actor,
     )
     response.headers["Location"] = f"/api/runs/{run.id}"

@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from radassure.reports import svg
+from radassure.reports._equity_view import equity_context
 
 __all__ = [
     "ETHNIC_LABELS",
@@ -300,4 +301,5 @@ def render_validation_report(data: Mapping[str, Any]) -> str:
         outcomes=outcomes,
         task=task,
         summary_plots=extra,
+        equity=equity_context(data["equity"]) if "equity" in data else None,
     )

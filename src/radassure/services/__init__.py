@@ -1,6 +1,7 @@
 """Use cases: the only layer that combines core, ingest, db and reports."""
 
 from radassure.services.demo import DemoReport, build_demo
+from radassure.services.equity import run_equity
 from radassure.services.ingestion import ON_CONFLICT, IngestSummary, ingest_csv, ingest_records
 from radassure.services.registry import (
     ALLOWED_TRANSITIONS,
@@ -52,6 +53,7 @@ __all__ = [
     "list_sites",
     "list_tools",
     "open_store",
+    "run_equity",
     "run_validation",
     "set_status",
     "tool_counts",

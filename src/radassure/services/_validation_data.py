@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -97,6 +97,9 @@ class ValidationRows:
     deprivation: list[int | None]
     result_loc: list[Any]
     reference_loc: list[Any]
+    # Scanner manufacturer and model apart (None when not recorded), for equity runs.
+    manufacturer: list[str | None] = field(default_factory=list)
+    model: list[str | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return int(self.result_id.size)
@@ -206,6 +209,8 @@ def load_rows(session: Session, scope: Scope, *, localisations: bool) -> Validat
         deprivation=list(cols_t[15]),
         result_loc=list(cols_t[16]) if localisations else [None] * n,
         reference_loc=list(cols_t[17]) if localisations else [None] * n,
+        manufacturer=[v or None for v in cols_t[9]],
+        model=[v or None for v in cols_t[10]],
     )
 
 

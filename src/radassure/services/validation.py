@@ -23,6 +23,7 @@ from radassure.db import AIResult, AITool, Site, Study, ToolVersion, session_sco
 from radassure.db.models import Run, utcnow
 from radassure.errors import NotFoundError
 from radassure.reports.validation import render_validation_report
+from radassure.services._equity_analysis import equity_section
 from radassure.services._validation_classify import binary_analysis
 from radassure.services._validation_common import ClaimRow, methods_used
 from radassure.services._validation_data import (
@@ -332,6 +333,9 @@ def run_validation(
         "findings": findings,
         "headline": _headline(task, findings),
         "methods": methods_used(findings),
+        "equity": equity_section(
+            rows, task=task, threshold=tv.operating_threshold, level=float(level)
+        ),
     }
     fingerprint = rows.fingerprint(with_localisations=task != "classification")
     with session_scope(store.engine) as s:
