@@ -51,6 +51,7 @@ bench-contours:
 	test -x .venv-bench/bin/python || ($(PYTHON) -m venv .venv-bench && \
 	  .venv-bench/bin/pip install torch==2.13.0 && \
 	  .venv-bench/bin/pip install -e . monai seg-metrics medpy surface-distance)
+	.venv-bench/bin/python benchmarks/agreement_monai.py
 	.venv-bench/bin/python benchmarks/contours.py --repeat 3 --timeout 300
 
 clean:
