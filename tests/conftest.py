@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from radassure.config import Settings
-from radassure.services import Store, init_store, open_store
+from radassure.services import Store, _users, auth, init_store, open_store
 
 # These machines are shared and noisy: a per-example deadline would fail tests on load,
 # not on behaviour. Performance is measured in benchmarks/, never in tests.
@@ -107,3 +108,35 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     st = open_store(s)
     yield st
     st.dispose()
+
+
+@pytest.fixture
+def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2 parameters keep the suite fast (test_auth checks the real ones)."""
+    monkeypatch.setattr(_users, "hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+#: Password of the users :func:`auth_headers` creates.
+TEST_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def auth_headers(quick_hashes: None) -> Callable[..., dict[str, str]]:
+    """Return ``make(settings, role="admin")``: headers with a fresh API token of that role.
+
+    The user (``<role>-user``) is added on first use; the store must be initialised.
+    """
+
+    def make(settings: Settings, role: str = "admin") -> dict[str, str]:
+        st = open_store(settings)
+        try:
+            cli = auth.system_actor("test")
+            username = f"{role.replace('_', '-')}-user"
+            if username not in {u.username for u in auth.list_users(st, cli)}:
+                auth.add_user(st, cli, username, TEST_PASSWORD, role)
+            token = auth.create_token(st, cli, f"test-{uuid.uuid4().hex[:10]}", username)
+        finally:
+            st.dispose()
+        return {"Authorization": f"Bearer {token.token}"}
+
+    return make

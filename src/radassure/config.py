@@ -69,6 +69,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Most problems listed when a file is rejected.",
     )
+    cookie_secure: bool = Field(
+        default=False,
+        description=(
+            "Mark the sign-in cookies Secure (sent over HTTPS only) even when the request "
+            "reaches radassure over plain HTTP, as behind a reverse proxy that ends TLS. "
+            "Requests made over HTTPS always get Secure cookies."
+        ),
+    )
 
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to the SQLite file in ``home``."""

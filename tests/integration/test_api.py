@@ -6,7 +6,7 @@ Every test runs on SQLite and on PostgreSQL (the ``settings`` fixture).
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from radassure import __version__
 from radassure.api import create_app, deps, schemas
 from radassure.config import Settings
 from radassure.ingest import CONTRACTS
-from radassure.services import ON_CONFLICT, init_store
+from radassure.services import ON_CONFLICT, auth, init_store
 from radassure.services import registry as reg
 
 TOOL = {
@@ -35,9 +35,9 @@ WHEN = "2026-01-10T09:30:00"
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def client(settings: Settings, auth_headers: Callable[..., dict[str, str]]) -> Iterator[TestClient]:
     init_store(settings)
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), headers=auth_headers(settings)) as c:
         yield c
 
 
@@ -251,7 +251,7 @@ def test_tool_version_claim_and_status_round_trip(client: TestClient) -> None:
         ("approved", "live"),
     ]
     assert history[-1]["reason"] == "to live"
-    assert history[-1]["changed_by"] is None  # anonymous until authentication arrives
+    assert history[-1]["changed_by"].startswith("test-")  # the API token that acted
 
     listing = _ok(client.get("/api/tools"))
     assert listing == [
@@ -371,7 +371,8 @@ def test_sites(client: TestClient) -> None:
 def test_actor_dependency_reaches_the_services(settings: Settings) -> None:
     init_store(settings)
     app = create_app(settings)
-    app.dependency_overrides[deps.current_actor] = lambda: "alice"
+    alice = auth.Actor("alice", "user", "admin", 1, auth.permissions_of("admin"))
+    app.dependency_overrides[deps.current_actor] = lambda: alice
     with TestClient(app) as c:
         body = _ok(c.post("/api/tools", json=TOOL), 201)
         assert body["status_history"][0]["changed_by"] == "alice"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -237,14 +237,14 @@ def test_cli_json_text_and_errors(cli_home: str, tmp_path: Path) -> None:
 
 # -- API and pages -------------------------------------------------------------
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def client(settings: Settings, auth_headers: Callable[..., dict[str, str]]) -> Iterator[TestClient]:
     init_store(settings)
     st = open_store(settings)
     try:
         _department(st)
     finally:
         st.dispose()
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), headers=auth_headers(settings)) as c:
         yield c
 
 

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -21,13 +22,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_serve_answers_over_http(tmp_path: Path) -> None:
+def test_serve_answers_over_http(
+    tmp_path: Path, auth_headers: Callable[..., dict[str, str]]
+) -> None:
     home = tmp_path / "home"
     settings = Settings(home=home)
     init_store(settings)
     store = open_store(settings)
     add_tool(store, name="ChestAI", manufacturer="Acme", task="classification")
     store.dispose()
+    headers = auth_headers(settings)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RADASSURE_")}
     proc = subprocess.Popen(
@@ -46,9 +50,10 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "server did not start in 30 s"
                 time.sleep(0.2)
         assert health.status_code == 200 and health.json()["database"] == "ok"
-        page = httpx.get(f"{base}/tools", timeout=5)
+        assert httpx.get(f"{base}/api/tools", timeout=5).status_code == 401
+        page = httpx.get(f"{base}/tools", headers=headers, timeout=5)
         assert page.status_code == 200 and "ChestAI" in page.text
-        tools = httpx.get(f"{base}/api/tools", timeout=5).json()
+        tools = httpx.get(f"{base}/api/tools", headers=headers, timeout=5).json()
         assert [t["name"] for t in tools] == ["ChestAI"]
         assert "/api/ingest/{kind}" in httpx.get(f"{base}/openapi.json", timeout=5).json()["paths"]
     finally:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -650,14 +650,14 @@ def test_cli_errors_are_sentences(cli_home: str) -> None:
 
 # -- API and pages -------------------------------------------------------------
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def client(settings: Settings, auth_headers: Callable[..., dict[str, str]]) -> Iterator[TestClient]:
     init_store(settings)
     st = open_store(settings)
     try:
         _classification(st)
     finally:
         st.dispose()
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), headers=auth_headers(settings)) as c:
         yield c
 
 

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from radassure import __version__, web
 from radassure.api import ingest_routes, routes, runs_routes
-from radassure.api.deps import StoreHolder, current_actor, get_store
+from radassure.api.deps import StoreHolder, authorized_actor, get_store
 from radassure.api.handlers import install_error_handlers
 from radassure.config import Settings
 from radassure.errors import RadassureError
@@ -27,6 +27,11 @@ versions and the manufacturers' claims, their lifecycle, and the ingestion of
 studies, AI results and reference standards for local validation and
 monitoring. Every registry page (`/tools`, `/tools/{name}`, `/sites`) has its
 JSON twin here under `/api`. Errors answer `{"error", "message", "problems"}`.
+
+Every route but `/health` and this description needs an API token, sent as
+`Authorization: Bearer <token>` (create one with `radassure token create`), or
+a signed-in session; each route needs a permission of the caller's role, and
+answers 401 without a valid token and 403 without the permission.
 """
 
 _TAGS = [
@@ -92,6 +97,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(runs_routes.router)
     app.include_router(routes.router)
     app.include_router(ingest_routes.router)
-    app.include_router(web.build_router(store_dependency=get_store, actor_dependency=current_actor))
+    pages = web.build_router(
+        store_dependency=get_store,
+        actor_dependency=authorized_actor,
+        cookie_secure=settings.cookie_secure,
+    )
+    app.include_router(pages)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     return app

@@ -5,7 +5,8 @@ Every error a request can meet is answered with the same JSON shape,
 a readable HTML page everywhere else:
 
 * :class:`~radassure.errors.RadassureError` with its ``http_status`` and
-  ``to_dict()`` (a rejected batch lists every problem);
+  ``to_dict()`` (a rejected batch lists every problem); a page asked for
+  without signing in is redirected (303) to ``/signin?next=...``;
 * ``ValueError`` from the services (a bad argument) as 422 with its message;
 * FastAPI's request validation as 422 listing each field at fault;
 * routing errors (404, 405) and, last, anything unexpected as 500 without
@@ -18,13 +19,15 @@ import logging
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from radassure.errors import RadassureError
+from radassure.services.auth import AuthenticationError
 
 __all__ = ["HtmlErrorRenderer", "install_error_handlers", "is_api_path", "validation_body"]
 
@@ -124,6 +127,12 @@ def install_error_handlers(app: FastAPI, render_html: HtmlErrorRenderer) -> None
 
     async def on_radassure(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RadassureError)
+        if isinstance(exc, AuthenticationError):
+            if not is_api_path(request.url.path):
+                # A page asked for by someone not signed in: to the form, and back after.
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return RedirectResponse(f"/signin?next={quote(target, safe='')}", 303)
+            return answer(request, exc.http_status, exc.to_dict(), {"WWW-Authenticate": "Bearer"})
         return answer(request, exc.http_status, exc.to_dict())
 
     async def on_value(request: Request, exc: Exception) -> Response:

@@ -37,6 +37,6 @@ def ingest(kind: RecordKind, body: IngestRequest, store: StoreDep, actor: ActorD
     """Validate and write a batch of records in one transaction."""
     summary = services.ingest_records(
         store, kind, body.records, source="request", on_conflict=body.on_conflict,
-        create_sites=body.create_sites, actor=actor,
+        create_sites=body.create_sites, actor=actor.name,
     )  # fmt: skip
     return IngestResult.from_summary(summary)

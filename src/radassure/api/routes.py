@@ -61,7 +61,7 @@ def _detail(store: services.Store, name: str) -> ToolDetail:
     summary="Service and database health",
     responses={503: {"model": Health, "description": "The database is unavailable."}},
 )
-def health(request: Request, actor: ActorDep) -> Health | JSONResponse:
+def health(request: Request) -> Health | JSONResponse:
     """Answer whether the database can be reached and its schema revision."""
     try:
         store = get_store(request)
@@ -112,8 +112,8 @@ def add_tool(body: ToolCreate, response: Response, store: StoreDep, actor: Actor
     """Register an AI tool; its status history starts with the registration."""
     fields = body.model_dump(exclude_none=True)
     name, manufacturer, task = fields.pop("name"), fields.pop("manufacturer"), fields.pop("task")
-    info = services.add_tool(store, name=name, manufacturer=manufacturer, task=task, actor=actor,
-                             **fields)  # fmt: skip
+    info = services.add_tool(store, name=name, manufacturer=manufacturer, task=task,
+                             actor=actor.name, **fields)  # fmt: skip
     response.headers["Location"] = _tool_url(info.name)
     return ToolDetail.from_info(info, services.tool_counts(store, info.name))
 
@@ -148,7 +148,7 @@ def set_status(name: str, body: StatusUpdate, store: StoreDep, actor: ActorDep) 
     suspended or retired; suspended → live, evaluating or retired; retired is
     final. Any other move answers 409 naming the moves allowed.
     """
-    services.set_status(store, name, body.status, actor=actor, reason=body.reason)
+    services.set_status(store, name, body.status, actor=actor.name, reason=body.reason)
     return _detail(store, name)
 
 

@@ -186,7 +186,7 @@ def validate(
         level=req.level,
         half_width=req.half_width,
         max_distance=req.max_distance,
-        actor=actor,
+        actor=actor.name,
     )
     response.headers["Location"] = f"/api/runs/{run.id}"
     return RunDetail.from_info(run)
@@ -228,7 +228,7 @@ def check_equity(
         margin=req.margin,
         correction=req.correction,
         level=req.level,
-        actor=actor,
+        actor=actor.name,
     )
     response.headers["Location"] = f"/api/runs/{run.id}"
     return RunDetail.from_info(run)

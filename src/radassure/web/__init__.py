@@ -2,12 +2,16 @@
 
 from radassure.web.pages import build_router, live_version, site_label
 from radassure.web.render import STATIC_DIR, render_error_page, render_page
+from radassure.web.signin import CSRF_COOKIE, SESSION_COOKIE, safe_next
 
 __all__ = [
+    "CSRF_COOKIE",
+    "SESSION_COOKIE",
     "STATIC_DIR",
     "build_router",
     "live_version",
     "render_error_page",
     "render_page",
+    "safe_next",
     "site_label",
 ]

@@ -1,9 +1,9 @@
 """Server-rendered registry pages over the same services as the JSON API.
 
 Every page has a JSON twin at the matching ``/api`` route, linked from the
-page. The pages receive the store and the acting user through the dependencies
-the application factory passes to :func:`build_router`, so authentication added
-there reaches the pages without changes here.
+page. The pages receive the store and the signed-in user through the
+dependencies the application factory passes to :func:`build_router`; the actor
+dependency checks each route's declared permission.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads these closures'
@@ -20,7 +20,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from radassure import services
 from radassure.errors import NotFoundError
 from radassure.services import runs
+from radassure.services.auth import Actor
 from radassure.web.render import render_page
+from radassure.web.signin import add_signin_routes
 
 __all__ = ["build_router", "live_version", "site_label"]
 
@@ -72,7 +74,8 @@ def site_label(sites: list[services.SiteInfo]) -> str | None:
 def build_router(
     *,
     store_dependency: Callable[..., services.Store],
-    actor_dependency: Callable[..., str | None],
+    actor_dependency: Callable[..., Actor],
+    cookie_secure: bool = False,
 ) -> APIRouter:
     """Return the pages' router, wired to the application's dependencies.
 
@@ -81,18 +84,22 @@ def build_router(
     store_dependency : callable
         FastAPI dependency giving the open :class:`~radassure.services.Store`.
     actor_dependency : callable
-        FastAPI dependency giving the acting user (``None`` when anonymous).
+        FastAPI dependency giving the signed-in user allowed the route (it
+        raises for anyone else; pages then send them to ``/signin``).
+    cookie_secure : bool
+        Mark the sign-in cookies Secure even over plain HTTP.
 
     Returns
     -------
     fastapi.APIRouter
-        ``/``, ``/tools``, ``/tools/{name}``, ``/sites``, ``/runs/{id}`` and
-        ``/runs/{id}/report``.
+        ``/``, ``/tools``, ``/tools/{name}``, ``/sites``, ``/runs/{id}``,
+        ``/runs/{id}/report``, ``/signin`` and ``/signout``.
 
     """
     router = APIRouter(include_in_schema=False)
     store_dep = Annotated[services.Store, Depends(store_dependency)]
-    actor_dep = Annotated[str | None, Depends(actor_dependency)]
+    actor_dep = Annotated[Actor, Depends(actor_dependency)]
+    add_signin_routes(router, store_dependency, cookie_secure=cookie_secure)
 
     @router.get("/")
     def home(actor: actor_dep) -> RedirectResponse:

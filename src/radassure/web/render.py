@@ -104,9 +104,13 @@ def render_page(
         Template variables.
 
     """
+    # Set by the actor dependency: who is signed in, and the session's CSRF token.
+    actor = getattr(request.state, "actor", None)
+    signout_token = getattr(request.state, "csrf_token", None)
     html = _ENV.get_template(template).render(
-        path=request.url.path, json_url=json_url, site_label=site_label, **context
-    )
+        path=request.url.path, json_url=json_url, site_label=site_label, actor=actor,
+        signout_token=signout_token, **context,
+    )  # fmt: skip
     return HTMLResponse(html, status_code=status_code, headers=_SECURITY_HEADERS)
 
 
