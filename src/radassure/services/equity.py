@@ -17,9 +17,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from radassure import __version__
 from radassure.db import session_scope
-from radassure.db.models import Run, utcnow
 from radassure.errors import NotFoundError
 from radassure.reports.equity import render_equity_report
 from radassure.services._equity_analysis import (
@@ -32,7 +30,7 @@ from radassure.services._equity_analysis import (
     parse_attributes,
 )
 from radassure.services._validation_data import Scope, load_rows, window_counts
-from radassure.services.runs import RunInfo, run_info
+from radassure.services.runs import RunInfo, save_run
 from radassure.services.store import Store
 from radassure.services.validation import _check_scope, _lookup, _no_results
 
@@ -194,27 +192,17 @@ def run_equity(
         **found,
         "headline": _headline(found),
     }
-    with session_scope(store.engine) as s:
-        run = Run(
-            kind="equity",
-            tool_id=tool_id,
-            version_id=version_id,
-            parameters=parameters,
-            data_fingerprint=fingerprint,
-            n_rows=len(rows),
-            results=results,
-            created_at=utcnow(),
-            created_by=actor,
-            radassure_version=__version__,
-        )
-        s.add(run)
-        s.flush()
-        meta = {
-            "id": run.id,
-            "created_at": run.created_at.isoformat(),
-            "created_by": actor,
-            "data_fingerprint": fingerprint,
-            "radassure_version": __version__,
-        }
-        run.report_html = render_equity_report({**results, "run": meta})
-        return run_info(run, tool, version, full=True)
+    return save_run(
+        store,
+        kind="equity",
+        tool=tool,
+        tool_id=tool_id,
+        version=version,
+        version_id=version_id,
+        parameters=parameters,
+        fingerprint=fingerprint,
+        n_rows=len(rows),
+        results=results,
+        actor=actor,
+        render=render_equity_report,
+    )

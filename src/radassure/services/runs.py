@@ -10,18 +10,20 @@ changed afterwards.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
+from radassure import __version__
 from radassure.db import AITool, ToolVersion, session_scope
-from radassure.db.models import Run
+from radassure.db.models import Run, utcnow
 from radassure.errors import NotFoundError
 from radassure.services.store import Store
 
-__all__ = ["RunInfo", "get_run", "list_runs", "run_info"]
+__all__ = ["RunInfo", "get_run", "list_runs", "run_info", "save_run"]
 
 
 @dataclass(frozen=True)
@@ -115,3 +117,49 @@ def list_runs(store: Store, tool: str, *, limit: int = 20) -> list[RunInfo]:
             .limit(limit)
         ).all()
         return [run_info(run, tool, version, full=False) for run, version in found]
+
+
+def save_run(
+    store: Store,
+    *,
+    kind: str,
+    tool: str,
+    tool_id: int,
+    version: str | None,
+    version_id: int | None,
+    parameters: dict[str, Any],
+    fingerprint: str,
+    n_rows: int,
+    results: dict[str, Any],
+    actor: str | None,
+    render: Callable[[dict[str, Any]], str],
+) -> RunInfo:
+    """Store an analysis as a Run, with its report rendered from the saved record.
+
+    The report shows the run's own id, time and fingerprint, so it is rendered
+    after the row exists, in the same transaction.
+    """
+    with session_scope(store.engine) as s:
+        run = Run(
+            kind=kind,
+            tool_id=tool_id,
+            version_id=version_id,
+            parameters=parameters,
+            data_fingerprint=fingerprint,
+            n_rows=n_rows,
+            results=results,
+            created_at=utcnow(),
+            created_by=actor,
+            radassure_version=__version__,
+        )
+        s.add(run)
+        s.flush()
+        meta = {
+            "id": run.id,
+            "created_at": run.created_at.isoformat(),
+            "created_by": actor,
+            "data_fingerprint": fingerprint,
+            "radassure_version": __version__,
+        }
+        run.report_html = render({**results, "run": meta})
+        return run_info(run, tool, version, full=True)

@@ -18,9 +18,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from radassure import __version__
 from radassure.db import AIResult, AITool, Site, Study, ToolVersion, session_scope
-from radassure.db.models import Run, utcnow
 from radassure.errors import NotFoundError
 from radassure.reports.validation import render_validation_report
 from radassure.services._equity_analysis import equity_section
@@ -34,7 +32,7 @@ from radassure.services._validation_data import (
     window_counts,
 )
 from radassure.services._validation_tasks import detection_analysis, segmentation_analysis
-from radassure.services.runs import RunInfo, run_info
+from radassure.services.runs import RunInfo, save_run
 from radassure.services.store import Store
 
 __all__ = ["run_validation"]
@@ -338,27 +336,17 @@ def run_validation(
         ),
     }
     fingerprint = rows.fingerprint(with_localisations=task != "classification")
-    with session_scope(store.engine) as s:
-        run = Run(
-            kind="validation",
-            tool_id=tool_id,
-            version_id=version_id,
-            parameters=parameters,
-            data_fingerprint=fingerprint,
-            n_rows=len(rows),
-            results=results,
-            created_at=utcnow(),
-            created_by=actor,
-            radassure_version=__version__,
-        )
-        s.add(run)
-        s.flush()
-        meta = {
-            "id": run.id,
-            "created_at": run.created_at.isoformat(),
-            "created_by": actor,
-            "data_fingerprint": fingerprint,
-            "radassure_version": __version__,
-        }
-        run.report_html = render_validation_report({**results, "run": meta})
-        return run_info(run, tool, version, full=True)
+    return save_run(
+        store,
+        kind="validation",
+        tool=tool,
+        tool_id=tool_id,
+        version=version,
+        version_id=version_id,
+        parameters=parameters,
+        fingerprint=fingerprint,
+        n_rows=len(rows),
+        results=results,
+        actor=actor,
+        render=render_validation_report,
+    )
