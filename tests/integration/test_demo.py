@@ -363,3 +363,20 @@ def test_demo_on_postgresql(pg_url: str, tmp_path: Path) -> None:
         build_demo(settings, n_studies=1_000)
     with pytest.raises(ConfigurationError, match="only removes SQLite"):
         build_demo(settings, n_studies=1_000, overwrite=True)
+
+
+def test_demo_creates_an_admin_who_can_sign_in(tmp_path: Path) -> None:
+    from radassure.services import build_demo, open_store
+    from radassure.services.auth import authenticate
+
+    settings = Settings(home=tmp_path / "signin-demo")
+    report = build_demo(settings, n_studies=1000)
+    assert report.sign_in is not None
+    user, password = report.sign_in
+    assert any(password in line for line in report.lines())
+    store = open_store(settings)
+    try:
+        actor = authenticate(store, user, password, "127.0.0.1")
+        assert actor.role == "admin"
+    finally:
+        store.dispose()

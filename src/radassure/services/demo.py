@@ -12,6 +12,7 @@ validation, equity and monitoring analyses can be shown, and tested, to find the
 from __future__ import annotations
 
 import csv
+import secrets
 import shlex
 import time
 from collections.abc import Callable
@@ -25,10 +26,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from radassure.config import Settings
 from radassure.db import AITool, Site, Study, make_engine
 from radassure.errors import ConfigurationError, ConflictError, DatabaseError
+from radassure.services._access import system_actor
 from radassure.services._demo_generate import generate
 from radassure.services._demo_model import PLANTED_TRUTHS, SITES, PlantedTruths
 from radassure.services._demo_registry import TOOLS, register
 from radassure.services._demo_tools import Table
+from radassure.services._users import add_user
 from radassure.services.ingestion import ingest_csv
 from radassure.services.store import init_store, open_store
 
@@ -46,6 +49,8 @@ DEMO_MIN_STUDIES = 1_000
 #: Patient numbers are 7 digits; more studies than this would run out of them.
 DEMO_MAX_STUDIES = 1_000_000
 _ACTOR = "radassure demo"
+#: The demo's web-app administrator (its password is random and printed once).
+DEMO_ADMIN = "demo-admin"
 _FILES = ("studies", "results", "references")
 
 
@@ -79,6 +84,7 @@ class DemoReport:
     sites: tuple[str, ...]
     planted: tuple[str, ...]
     seconds: float
+    sign_in: tuple[str, str] | None = None
 
     def lines(self) -> list[str]:
         """Return human-readable lines for the CLI, ending with the next step.
@@ -101,6 +107,15 @@ class DemoReport:
             f"Example CSV files: {self.home / 'demo-data'}",
             "Planted truths for validation, equity and monitoring to find (docs/demo.md):",
             *(f"  - {line}" for line in self.planted),
+            *(
+                [
+                    f"Sign in to the web app as {self.sign_in[0]} with the password "
+                    f"{self.sign_in[1]} (shown once; change it with `radassure --home "
+                    f"{shlex.quote(str(self.home))} user password {self.sign_in[0]}`)."
+                ]
+                if self.sign_in
+                else []
+            ),
             f"Next: radassure --home {shlex.quote(str(self.home))} serve",
         ]
 
@@ -256,6 +271,12 @@ def build_demo(
             rows = len(next(iter(table.values())))
             say(f"Ingesting {path.name} ({rows:,} rows)")
             counts[kind] = ingest_csv(store, kind, path, actor=_ACTOR).inserted
+        # The web app needs a user: a demo admin with a fresh random password (never a
+        # fixed one, even in a demo that may end up on a network).
+        password = secrets.token_urlsafe(12)
+        add_user(
+            store, system_actor("demo"), DEMO_ADMIN, password, "admin", display_name="Demo AI lead"
+        )
     finally:
         store.dispose()
     return DemoReport(
@@ -268,4 +289,5 @@ def build_demo(
         sites=tuple(SITES),
         planted=PLANTED_TRUTHS.descriptions(),
         seconds=round(time.perf_counter() - started, 2),
+        sign_in=(DEMO_ADMIN, password),
     )
