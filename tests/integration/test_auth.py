@@ -232,7 +232,9 @@ def test_csrf_token_is_checked_in_constant_time(people: Store) -> None:
     session = get_session(people, new.cookie_value, now=T0)
     assert csrf_token(new.cookie_value) == new.csrf_token  # pages can re-derive it
     check_csrf(session, new.csrf_token)
-    for bad in (None, "", new.csrf_token[:-1] + "0", csrf_token("another cookie")):
+    # Change the last character (to a different one: it may already be "0").
+    altered = new.csrf_token[:-1] + ("1" if new.csrf_token.endswith("0") else "0")
+    for bad in (None, "", altered, csrf_token("another cookie")):
         with pytest.raises(PermissionDeniedError, match="security token"):
             check_csrf(session, bad)
 
