@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from radassure.cli.main import JsonOpt, _fail, _print_json, _settings, app, handled, out
-from radassure.cli.validate import _date
+from radassure.cli.main import JsonOpt, _settings, app, handled, out
+from radassure.cli.validate import _date, emit_run
 from radassure.services import open_store
 from radassure.services.equity import ATTRIBUTES, DEFAULT_ATTRIBUTES, run_equity
 from radassure.services.runs import RunInfo
@@ -123,15 +123,4 @@ def equity(
         )
     finally:
         st.dispose()
-    if output is not None:
-        try:
-            output.write_text(run.report_html or "", encoding="utf-8")
-        except OSError as exc:
-            raise _fail(
-                f"Could not write the report to {output} ({exc.strerror}); the run "
-                f"is saved as run {run.id}."
-            ) from None
-    if json_out:
-        _print_json({**run.to_dict(), "report_path": str(output) if output else None})
-        return
-    _print_run(run, output)
+    emit_run(run, output, json_out=json_out, show=_print_run)

@@ -9,6 +9,7 @@ that module's conventions: errors through ``handled``, the installation from
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -86,6 +87,28 @@ def _rows(finding: dict[str, Any], segmentation: bool) -> list[tuple[str, str, s
             )
         )
     return rows
+
+
+def emit_run(
+    run: RunInfo,
+    output: Path | None,
+    *,
+    json_out: bool,
+    show: Callable[[RunInfo, Path | None], None],
+) -> None:
+    """Write a saved run's report to ``output`` (if given), then print JSON or ``show`` it."""
+    if output is not None:
+        try:
+            output.write_text(run.report_html or "", encoding="utf-8")
+        except OSError as exc:
+            raise _fail(
+                f"Could not write the report to {output} ({exc.strerror}); the run "
+                f"is saved as run {run.id}."
+            ) from None
+    if json_out:
+        _print_json({**run.to_dict(), "report_path": str(output) if output else None})
+        return
+    show(run, output)
 
 
 def _print_run(run: RunInfo, report: Path | None) -> None:
@@ -187,15 +210,4 @@ def validate(
         )
     finally:
         st.dispose()
-    if output is not None:
-        try:
-            output.write_text(run.report_html or "", encoding="utf-8")
-        except OSError as exc:
-            raise _fail(
-                f"Could not write the report to {output} ({exc.strerror}); the run "
-                f"is saved as run {run.id}."
-            ) from None
-    if json_out:
-        _print_json({**run.to_dict(), "report_path": str(output) if output else None})
-        return
-    _print_run(run, output)
+    emit_run(run, output, json_out=json_out, show=_print_run)
