@@ -310,7 +310,17 @@ def cusum_threshold(
 
     """
     target = _check_target(arl0, "arl0")
-    h = optimize.brentq(lambda v: cusum_arl(k=k, h=v, method=method) - target, 1e-3, 50.0)
+    # Grow the bracket instead of fixing it: at very large h the Markov ARL is
+    # astronomically large and its linear solve loses all precision (NaN on some
+    # numpy/LAPACK builds), so stop as soon as the target is passed.
+    hi = 1.0
+    while cusum_arl(k=k, h=hi, method=method) < target:
+        hi *= 2.0
+        if hi > 64.0:
+            raise ValueError(
+                f"arl0={arl0} is too large for a CUSUM with k={k}; choose a smaller arl0."
+            )
+    h = optimize.brentq(lambda v: cusum_arl(k=k, h=v, method=method) - target, 1e-3, hi)
     return ChartDesign(
         float(h),
         math.nan,
