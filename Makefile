@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 STAMP_RUN := $(VENV)/.installed
 
-.PHONY: demo serve test test-fast lint check bench bench-contours clean
+.PHONY: demo serve test test-fast lint check bench bench-contours bench-monitoring clean
 
 $(STAMP_RUN): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,14 @@ bench-contours:
 	  .venv-bench/bin/pip install -e . monai seg-metrics medpy surface-distance)
 	.venv-bench/bin/python benchmarks/agreement_monai.py
 	.venv-bench/bin/python benchmarks/contours.py --repeat 3 --timeout 300
+
+# NannyML and Evidently (peers of the monitoring benchmark) live in their own environment.
+# Pinned: evidently 0.7.23 imports a pandas internal that pandas 3 removed, hence pandas<3.
+# Their usage telemetry is switched off (here and in benchmarks/_monitoring_peers.py).
+bench-monitoring:
+	test -x .venv-monitor/bin/python || ($(PYTHON) -m venv .venv-monitor && \
+	  .venv-monitor/bin/pip install -e . nannyml==0.13.1 evidently==0.7.23 'pandas<3')
+	NML_DISABLE_USAGE_LOGGING=1 DO_NOT_TRACK=1 .venv-monitor/bin/python benchmarks/monitoring.py --peers
 
 clean:
 	rm -rf $(VENV) radassure-demo .pytest_cache .mypy_cache .ruff_cache

@@ -64,10 +64,11 @@ import json, resource, sys, time
 from pathlib import Path
 from radassure.config import Settings
 from radassure.services import open_store, ingest_csv
+from radassure.services.auth import system_actor
 home, results, url = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 store = open_store(Settings(home=home, database_url=url or None))
 t = time.perf_counter()
-summary = ingest_csv(store, "results", results)
+summary = ingest_csv(store, "results", results, actor=system_actor("bench"))
 elapsed = time.perf_counter() - t
 store.dispose()
 print(json.dumps({"rows": summary.inserted, "seconds": elapsed,
@@ -127,6 +128,7 @@ def main() -> None:
         init_store,
         open_store,
     )
+    from radassure.services.auth import system_actor
 
     runs: dict[str, list[dict[str, float]]] = {"radassure": [], "pandas": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,10 +151,16 @@ def main() -> None:
             settings = Settings(home=home, database_url=ra_url or None)
             init_store(settings)
             store = open_store(settings)
-            add_site(store, "S1")
-            add_tool(store, name="CXR", manufacturer="Acme", task="classification")
-            add_version(store, "CXR", "1.0", operating_threshold=0.5)
-            s = ingest_csv(store, "studies", studies)
+            add_site(store, "S1", actor=system_actor("bench"))
+            add_tool(
+                store,
+                name="CXR",
+                manufacturer="Acme",
+                task="classification",
+                actor=system_actor("bench"),
+            )
+            add_version(store, "CXR", "1.0", operating_threshold=0.5, actor=system_actor("bench"))
+            s = ingest_csv(store, "studies", studies, actor=system_actor("bench"))
             store.dispose()
             print(f"rep {rep}: {s.inserted:,} studies ingested", file=sys.stderr)
             runs["radassure"].append(child(RADASSURE_CHILD, str(home), str(results), ra_url))

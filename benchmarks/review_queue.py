@@ -103,11 +103,13 @@ def main() -> None:
     store = open_store(settings)
     try:
         admin_actor = system_actor("bench")
-        add_site(store, "S1")
-        add_site(store, "S2")
-        add_tool(store, name="T", manufacturer="M", task="classification")
-        add_version(store, "T", "old")
-        add_version(store, "T", "new")
+        add_site(store, "S1", actor=system_actor("bench"))
+        add_site(store, "S2", actor=system_actor("bench"))
+        add_tool(
+            store, name="T", manufacturer="M", task="classification", actor=system_actor("bench")
+        )
+        add_version(store, "T", "old", actor=system_actor("bench"))
+        add_version(store, "T", "new", actor=system_actor("bench"))
         add_user(store, admin_actor, "ann", "a long enough passphrase", "reporter")
         ann = authenticate(store, "ann", "a long enough passphrase")
         t = time.perf_counter()

@@ -78,6 +78,62 @@ class Settings(BaseSettings):
         ),
     )
 
+    # -- monitoring alerts: where `radassure monitor run` delivers new alerts
+    monitor_webhook_url: str | None = Field(
+        default=None,
+        description=(
+            "URL that receives each new monitoring alert as an HTTP POST of JSON (e.g. a "
+            "Teams or Slack incoming webhook relay). Unset: no webhook delivery."
+        ),
+    )
+    monitor_webhook_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds to wait for the webhook to answer before the attempt fails.",
+    )
+    monitor_delivery_tries: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description=(
+            "Attempts per alert and channel within one monitoring run; a delivery still "
+            "failing is tried again by the next run, and never sent again once delivered."
+        ),
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for alert e-mails. Unset: no e-mail delivery.",
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_starttls: bool = Field(
+        default=False,
+        description="Upgrade the SMTP connection with STARTTLS before sending (and logging in).",
+    )
+    smtp_username: str | None = Field(
+        default=None, description="SMTP login name, when the server needs one."
+    )
+    smtp_password: str | None = Field(
+        default=None, description="SMTP password for `smtp_username`.", repr=False
+    )
+    smtp_from: str = Field(
+        default="radassure@localhost",
+        description="Sender address of alert e-mails.",
+    )
+    alert_recipients: str = Field(
+        default="",
+        description=(
+            "Comma-separated e-mail addresses that receive monitoring alerts, e.g. "
+            "'ai-lead@trust.nhs.uk, pacs-team@trust.nhs.uk'. Empty: no e-mail delivery."
+        ),
+    )
+    public_url: str | None = Field(
+        default=None,
+        description=(
+            "Address people use to reach this radassure, e.g. https://radassure.trust.nhs.uk; "
+            "alert messages link to the alert there. Unset: messages give the path only."
+        ),
+    )
+
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to the SQLite file in ``home``."""
         if self.database_url:

@@ -318,11 +318,15 @@ def test_permission_table_is_complete_and_enforced() -> None:
         "runs.read",
         "runs.write",
         "summary.read",
+        "monitoring.read",
+        "monitoring.write",
     }
     for permission, roles in PERMISSIONS.items():
         assert roles, f"{permission} has no role"
         assert roles <= set(ROLES)
     assert PERMISSIONS["users.manage"] == {"admin"}
+    # Acknowledging or resolving an alert (which may suspend a tool) is a lead's call.
+    assert PERMISSIONS["monitoring.write"] == {"admin", "clinical_lead"}
     viewer = Actor("vic", "user", "viewer", 3, permissions_of("viewer"))
     writes = [p for p in PERMISSIONS if not p.endswith(".read")]
     for permission in writes:

@@ -16,6 +16,7 @@ import radassure.cli.contours  # noqa: F401  (registers `radassure contours` on 
 from radassure.cli.main import app
 from radassure.errors import DataValidationError
 from radassure.services import Store, add_tool, add_version, get_run
+from radassure.services.auth import system_actor
 from radassure.services.contours import (
     compare_batch,
     compare_structure_sets,
@@ -139,12 +140,20 @@ def test_batch_convention_errors_name_the_folder(tmp_path: Path) -> None:
 
 
 def test_run_stored_with_null_distances_and_status(store: Store, tmp_path: Path) -> None:
-    add_tool(store, name="AutoContour", manufacturer="Acme", task="segmentation")
-    add_version(store, "AutoContour", "1.0")
+    add_tool(
+        store,
+        name="AutoContour",
+        manufacturer="Acme",
+        task="segmentation",
+        actor=system_actor("test"),
+    )
+    add_version(store, "AutoContour", "1.0", actor=system_actor("test"))
     p = write_patient(tmp_path / "p1", empty_ai_cord=True)
     c = compare_structure_sets(p / "ai.dcm", p / "approved.dcm", p / "ct", patient="p1")
     results = contour_results([c], parameters={"tolerance_mm": 2.0, "method": "surface"})
-    run = save_contour_run(store, [c], results, tool="AutoContour", version="1.0", actor="qa")
+    run = save_contour_run(
+        store, [c], results, tool="AutoContour", version="1.0", actor=system_actor("qa")
+    )
     again = get_run(store, run.id)
     assert again.kind == "contours" and again.n_rows == 2 and len(again.data_fingerprint) == 64
     cord = next(
@@ -152,7 +161,9 @@ def test_run_stored_with_null_distances_and_status(store: Store, tmp_path: Path)
     )
     assert cord["status"] == "missed" and cord["hd95"] is None and cord["dice"] == 0.0
     assert "<svg" in (again.report_html or "")
-    rerun = save_contour_run(store, [c], results, tool="AutoContour", version="1.0")
+    rerun = save_contour_run(
+        store, [c], results, tool="AutoContour", version="1.0", actor=system_actor("test")
+    )
     assert rerun.data_fingerprint == run.data_fingerprint
 
 

@@ -37,6 +37,7 @@ from radassure.services import (
     init_store,
     open_store,
 )
+from radassure.services.auth import system_actor
 from radassure.services.equity import ATTRIBUTES, run_equity
 from radassure.services.runs import get_run
 from radassure.services.validation import run_validation
@@ -49,10 +50,17 @@ FLAG_KEYS = {"attribute", "group", "metric", "estimate", "reference", "differenc
 
 # -- a small synthetic department: sensitivity 0.65 for patients aged 80+, 0.90 otherwise
 def _department(store: Store, *, references: bool = True) -> dict[str, Any]:
-    add_site(store, "A", "Alpha General")
-    add_site(store, "B", "Beta Community")
-    add_tool(store, name="ChestAI", manufacturer="Acme", task="classification", modality="DX")
-    add_version(store, "ChestAI", "1.0", operating_threshold=THRESHOLD)
+    add_site(store, "A", "Alpha General", actor=system_actor("test"))
+    add_site(store, "B", "Beta Community", actor=system_actor("test"))
+    add_tool(
+        store,
+        name="ChestAI",
+        manufacturer="Acme",
+        task="classification",
+        modality="DX",
+        actor=system_actor("test"),
+    )
+    add_version(store, "ChestAI", "1.0", operating_threshold=THRESHOLD, actor=system_actor("test"))
     rng = np.random.default_rng(11)
     age = rng.integers(18, 100, N)
     label = rng.random(N) < 0.4
@@ -87,14 +95,19 @@ def _department(store: Store, *, references: bool = True) -> dict[str, Any]:
         }
         for i in range(N)
     ]
-    ingest_records(store, "studies", studies)
-    ingest_records(store, "results", results)
+    ingest_records(store, "studies", studies, actor=system_actor("test"))
+    ingest_records(store, "results", results, actor=system_actor("test"))
     if references:
         refs = [
             {"study_id": f"S{i:05d}", "finding": "pneumothorax", "label": int(label[i])}
             for i in range(N)
         ]
-        ingest_records(store, "references", [{**r, "source": "report"} for r in refs])
+        ingest_records(
+            store,
+            "references",
+            [{**r, "source": "report"} for r in refs],
+            actor=system_actor("test"),
+        )
     return {"label": label, "score": score, "age": age}
 
 
@@ -104,7 +117,7 @@ def dept(store: Store) -> dict[str, Any]:
 
 
 def test_flags_json_contract_and_numbers(store: Store, dept: dict[str, Any]) -> None:
-    run = run_equity(store, "ChestAI", "1.0", actor="Dr Test")
+    run = run_equity(store, "ChestAI", "1.0", actor=system_actor("Dr Test"))
     r = run.results
     assert r["attributes"] == ["sex", "age_band", "ethnic_group", "deprivation"]
     assert r["metrics"] == ["sensitivity", "specificity", "auc"]
@@ -138,7 +151,14 @@ def test_flags_json_contract_and_numbers(store: Store, dept: dict[str, Any]) -> 
 
 
 def test_run_is_stored_with_parameters_and_fingerprint(store: Store, dept: dict[str, Any]) -> None:
-    run = run_equity(store, "ChestAI", "1.0", attributes=["age_band", "site"], correction="bh")
+    run = run_equity(
+        store,
+        "ChestAI",
+        "1.0",
+        attributes=["age_band", "site"],
+        correction="bh",
+        actor=system_actor("test"),
+    )
     assert run.kind == "equity" and run.n_rows == N
     assert run.parameters["attributes"] == ["age_band", "site"]
     assert run.parameters["correction"] == "bh"
@@ -149,14 +169,23 @@ def test_run_is_stored_with_parameters_and_fingerprint(store: Store, dept: dict[
         assert saved.report_html and saved.report_html.startswith("<!DOCTYPE html>")
     again = get_run(store, run.id)
     assert again.results == run.results and again.headline[0]["group"] == "80+"
-    same = run_equity(store, "ChestAI", "1.0", attributes=["age_band", "site"], correction="bh")
+    same = run_equity(
+        store,
+        "ChestAI",
+        "1.0",
+        attributes=["age_band", "site"],
+        correction="bh",
+        actor=system_actor("test"),
+    )
     assert same.data_fingerprint == run.data_fingerprint
-    other = run_equity(store, "ChestAI", "1.0", attributes=["age_band", "sex"])
+    other = run_equity(
+        store, "ChestAI", "1.0", attributes=["age_band", "sex"], actor=system_actor("test")
+    )
     assert other.data_fingerprint != run.data_fingerprint  # the grouping is part of the data
 
 
 def test_report_is_self_contained_with_svg(store: Store, dept: dict[str, Any]) -> None:
-    html = run_equity(store, "ChestAI", "1.0").report_html or ""
+    html = run_equity(store, "ChestAI", "1.0", actor=system_actor("test")).report_html or ""
     assert html.startswith("<!DOCTYPE html>") and "<style>" in html
     assert "http://" not in html and "https://" not in html
     assert "<script" not in html and "<link" not in html and "<img" not in html
@@ -174,7 +203,7 @@ def test_report_is_self_contained_with_svg(store: Store, dept: dict[str, Any]) -
 
 
 def test_validation_report_includes_the_equity_section(store: Store, dept: dict[str, Any]) -> None:
-    run = run_validation(store, "ChestAI", "1.0")
+    run = run_validation(store, "ChestAI", "1.0", actor=system_actor("test"))
     eq = run.results["equity"]
     assert eq["computed"] and eq["flags"][0]["group"] == "80+"
     html = run.report_html or ""
@@ -183,23 +212,30 @@ def test_validation_report_includes_the_equity_section(store: Store, dept: dict[
 
 def test_bad_requests_get_clear_errors(store: Store, dept: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=r"Unknown attribute 'race'; the known attributes are"):
-        run_equity(store, "ChestAI", "1.0", attributes="sex,race")
+        run_equity(store, "ChestAI", "1.0", attributes="sex,race", actor=system_actor("test"))
     with pytest.raises(ValueError, match=", ".join(ATTRIBUTES)):
-        run_equity(store, "ChestAI", "1.0", attributes=["religion"])
+        run_equity(store, "ChestAI", "1.0", attributes=["religion"], actor=system_actor("test"))
     with pytest.raises(ValueError, match="'manufacturer' has one group only"):
-        run_equity(store, "ChestAI", "1.0", attributes="manufacturer")
+        run_equity(store, "ChestAI", "1.0", attributes="manufacturer", actor=system_actor("test"))
     with pytest.raises(ValueError, match="'site' has one group only"):
-        run_equity(store, "ChestAI", "1.0", attributes="age_band,site", site="B")
+        run_equity(
+            store,
+            "ChestAI",
+            "1.0",
+            attributes="age_band,site",
+            site="B",
+            actor=system_actor("test"),
+        )
     with pytest.raises(ValueError, match="correction must be 'holm' or 'bh'"):
-        run_equity(store, "ChestAI", "1.0", correction="bonferroni")
+        run_equity(store, "ChestAI", "1.0", correction="bonferroni", actor=system_actor("test"))
     with pytest.raises(NotFoundError, match="No tool named 'Nope'"):
-        run_equity(store, "Nope", "1.0")
+        run_equity(store, "Nope", "1.0", actor=system_actor("test"))
 
 
 def test_no_reference_standard_yet(store: Store) -> None:
     _department(store, references=False)
     with pytest.raises(NotFoundError, match="has a reference standard yet"):
-        run_equity(store, "ChestAI", "1.0")
+        run_equity(store, "ChestAI", "1.0", actor=system_actor("test"))
 
 
 # -- command line --------------------------------------------------------------
@@ -287,19 +323,24 @@ DEMO_STUDIES = 20_000
 
 
 def test_demo_flags_the_80_plus_group_and_nothing_else(demo_store: Store) -> None:
-    run = run_equity(demo_store, "ThoraxGuard", "3.2.0")
+    run = run_equity(demo_store, "ThoraxGuard", "3.2.0", actor=system_actor("test"))
     flagged = {(f["attribute"], f["group"], f["metric"]) for f in run.results["flags"]}
     assert ("age_band", "80+", "sensitivity") in flagged
     # The planted truth lowers positives' scores: sensitivity, and with it the AUC.
     assert flagged <= {("age_band", "80+", "sensitivity"), ("age_band", "80+", "auc")}
     for other in ("OsteoSpot",):
         version = "2.4.1"
-        assert run_equity(demo_store, other, version).results["flags"] == []
+        assert (
+            run_equity(demo_store, other, version, actor=system_actor("test")).results["flags"]
+            == []
+        )
 
 
 def test_demo_equipment_attributes_find_only_the_scanner_upgrade(demo_store: Store) -> None:
     attrs = "sex,age_band,ethnic_group,deprivation,site,manufacturer,model"
-    pooled = run_equity(demo_store, "ThoraxGuard", "3.2.0", attributes=attrs)
+    pooled = run_equity(
+        demo_store, "ThoraxGuard", "3.2.0", attributes=attrs, actor=system_actor("test")
+    )
     assert {f["attribute"] for f in pooled.results["flags"]} == {"age_band"}
     after = run_equity(
         demo_store,
@@ -308,6 +349,7 @@ def test_demo_equipment_attributes_find_only_the_scanner_upgrade(demo_store: Sto
         attributes=attrs,
         finding="pneumothorax",
         date_from=dt.date(2025, 8, 1),
+        actor=system_actor("test"),
     )
     for f in after.results["flags"]:
         key = (f["attribute"], f["group"])
@@ -321,6 +363,7 @@ def test_demo_equipment_attributes_find_only_the_scanner_upgrade(demo_store: Sto
         attributes="site,model",
         finding="pneumothorax",
         date_from=dt.date(2025, 8, 1),
+        actor=system_actor("test"),
     )
     found = {(f["attribute"], f["group"]) for f in narrow.results["flags"]}
     assert found and found <= {("site", "NWG"), ("model", "Vela DR 600")}

@@ -21,6 +21,7 @@ from radassure.services import (
     init_store,
     open_store,
 )
+from radassure.services.auth import system_actor
 
 STUDIES_HEADER = "patient_id,study_id,site,acquired_at,modality,manufacturer,sex,age,ethnic_group"
 
@@ -52,9 +53,11 @@ def count(store: Store, model: type) -> int:
 @pytest.fixture
 def department(store: Store, tmp_path: Path) -> Store:
     """A store with a site, a tool with a version, and three studies."""
-    add_site(store, "S1", "Site one")
-    add_tool(store, name="CXR", manufacturer="Acme", task="classification")
-    add_version(store, "CXR", "1.0", operating_threshold=0.5)
+    add_site(store, "S1", "Site one", actor=system_actor("test"))
+    add_tool(
+        store, name="CXR", manufacturer="Acme", task="classification", actor=system_actor("test")
+    )
+    add_version(store, "CXR", "1.0", operating_threshold=0.5, actor=system_actor("test"))
     studies = write(
         tmp_path,
         "studies.csv",
@@ -63,7 +66,7 @@ def department(store: Store, tmp_path: Path) -> Store:
         "P2,A2,S1,2025-01-03T11:00:00+01:00,DX,Acme,M,61,Z\n"
         "P1,A3,S1,2025-01-04,CR,Other,female,,\n",
     )
-    summary = ingest_csv(store, "studies", studies)
+    summary = ingest_csv(store, "studies", studies, actor=system_actor("test"))
     assert summary.inserted == 3
     return store
 
@@ -71,7 +74,7 @@ def department(store: Store, tmp_path: Path) -> Store:
 def rejected(store: Store, path: Path, kind: str, **kw: object) -> DataValidationError:
     before = snapshot(store)
     with pytest.raises(DataValidationError) as info:
-        ingest_csv(store, kind, path, **kw)  # type: ignore[arg-type]
+        ingest_csv(store, kind, path, **kw, actor=system_actor("test"))  # type: ignore[arg-type]
     assert snapshot(store) == before, "a rejected file must leave the database unchanged"
     message = str(info.value)
     assert path.name in message and "nothing was written" in message
@@ -104,8 +107,8 @@ def test_results_and_references_round_trip(department: Store, tmp_path: Path) ->
         "study_id,finding,label,source,recorded_at\n"
         "A1,pneumothorax,1,report,2025-01-05\nA2,pneumothorax,negative,follow-up,\n",
     )
-    assert ingest_csv(department, "results", results).inserted == 3
-    assert ingest_csv(department, "references", refs).inserted == 2
+    assert ingest_csv(department, "results", results, actor=system_actor("test")).inserted == 3
+    assert ingest_csv(department, "references", refs, actor=system_actor("test")).inserted == 2
     with department.engine.connect() as conn:
         res = conn.execute(select(AIResult).order_by(AIResult.id)).all()
         ref = conn.execute(select(Reference).order_by(Reference.id)).all()
@@ -122,9 +125,9 @@ def test_reingesting_the_same_file_changes_nothing(department: Store, tmp_path: 
         "tool,version,study_id,finding,score\n"
         "CXR,1.0,A1,pneumothorax,0.9\nCXR,1.0,A2,pneumothorax,0.1\n",
     )
-    first = ingest_csv(department, "results", results)
+    first = ingest_csv(department, "results", results, actor=system_actor("test"))
     data_before = count(department, AIResult)
-    second = ingest_csv(department, "results", results)
+    second = ingest_csv(department, "results", results, actor=system_actor("test"))
     assert (first.inserted, second.inserted, second.unchanged) == (2, 0, 2)
     assert count(department, AIResult) == data_before
     assert count(department, IngestLog) == 3  # studies + two result ingestions, both logged
@@ -137,6 +140,7 @@ def test_conflicting_row_is_rejected_unless_told(department: Store, tmp_path: Pa
         write(
             tmp_path, "r1.csv", "tool,version,study_id,finding,score\nCXR,1.0,A1,pneumothorax,0.9\n"
         ),
+        actor=system_actor("test"),
     )
     changed = write(
         tmp_path,
@@ -146,9 +150,13 @@ def test_conflicting_row_is_rejected_unless_told(department: Store, tmp_path: Pa
     )
     err = rejected(department, changed, "results")
     assert "row 2, column 'score'" in str(err) and "--on-conflict update" in str(err)
-    skipped = ingest_csv(department, "results", changed, on_conflict="skip")
+    skipped = ingest_csv(
+        department, "results", changed, on_conflict="skip", actor=system_actor("test")
+    )
     assert (skipped.inserted, skipped.skipped_conflicts) == (1, 1)
-    updated = ingest_csv(department, "results", changed, on_conflict="update")
+    updated = ingest_csv(
+        department, "results", changed, on_conflict="update", actor=system_actor("test")
+    )
     assert (updated.updated, updated.unchanged) == (1, 1)
     with department.engine.connect() as conn:
         scores = conn.execute(select(AIResult.score, AIResult.call).order_by(AIResult.id)).all()
@@ -281,7 +289,7 @@ def test_bad_rows_reject_the_whole_file(
         path = write(tmp_path, "bad.csv", "tool,version,study_id,finding,call\nCXR,1.0,A1,x,\n")
         expected = "row 2, column 'score': score is blank and no call is given"
         with pytest.raises(DataValidationError):
-            ingest_csv(department, kind, path)
+            ingest_csv(department, kind, path, actor=system_actor("test"))
         return
     err = rejected(department, path, kind)
     assert expected in str(err), str(err)
@@ -329,13 +337,18 @@ def test_a_late_bad_row_rolls_back_earlier_batches(tmp_path: Path, db_url: str) 
     init_store(settings)
     store = open_store(settings)
     try:
-        add_site(store, "S1")
+        add_site(store, "S1", actor=system_actor("test"))
         rows = "".join(f"P{i},A{i},S1,2025-02-01,DX,Acme,F,40,A\n" for i in range(350))
         bad = rows + "P999,A999,S1,not-a-date,DX,Acme,F,40,A\n"
         err = rejected(store, write(tmp_path, "big.csv", STUDIES_HEADER + "\n" + bad), "studies")
         assert "row 352, column 'acquired_at'" in str(err)
         assert count(store, Study) == 0
-        good = ingest_csv(store, "studies", write(tmp_path, "ok.csv", STUDIES_HEADER + "\n" + rows))
+        good = ingest_csv(
+            store,
+            "studies",
+            write(tmp_path, "ok.csv", STUDIES_HEADER + "\n" + rows),
+            actor=system_actor("test"),
+        )
         assert good.inserted == 350 and count(store, Study) == 350
     finally:
         store.dispose()
@@ -356,14 +369,19 @@ def test_column_mapping_for_vendor_exports(department: Store, tmp_path: Path) ->
         "Probability": "score",
         "PatientName": "-",
     }
-    assert ingest_csv(department, "results", path, mapping=mapping).inserted == 1
+    assert (
+        ingest_csv(
+            department, "results", path, mapping=mapping, actor=system_actor("test")
+        ).inserted
+        == 1
+    )
     err = rejected(department, path, "results", mapping={"Algoritm": "tool"})
     assert "column 'algoritm': the column mapping names this column" in str(err)
 
 
 def test_unknown_site_can_be_created_on_request(store: Store, tmp_path: Path) -> None:
     path = write(tmp_path, "s.csv", STUDIES_HEADER + "\nP1,A1,NEW,2025-01-01,DX,Acme,F,50,A\n")
-    summary = ingest_csv(store, "studies", path, create_sites=True)
+    summary = ingest_csv(store, "studies", path, create_sites=True, actor=system_actor("test"))
     assert summary.sites_created == ("NEW",) and summary.inserted == 1
 
 
@@ -379,15 +397,15 @@ def test_json_records_share_the_contract(department: Store) -> None:
             "localisations": [{"x": 1}],
         },
     ]
-    assert ingest_records(department, "results", records).inserted == 2
-    assert ingest_records(department, "results", records).unchanged == 2
+    assert ingest_records(department, "results", records, actor=system_actor("test")).inserted == 2
+    assert ingest_records(department, "results", records, actor=system_actor("test")).unchanged == 2
     before = snapshot(department)
     bad = [
         *records,
         {"tool": "CXR", "version": "1.0", "study_id": "A3", "finding": "nodule", "score": "x"},
     ]
     with pytest.raises(DataValidationError) as info:
-        ingest_records(department, "results", bad)
+        ingest_records(department, "results", bad, actor=system_actor("test"))
     assert "record 2, column 'score'" in str(info.value)
     assert snapshot(department) == before
     with pytest.raises(DataValidationError, match="record 0, column 'finding'"):
@@ -395,4 +413,5 @@ def test_json_records_share_the_contract(department: Store) -> None:
             department,
             "results",
             [{"tool": "CXR", "version": "1.0", "study_id": "A1", "score": 0.1}],
+            actor=system_actor("test"),
         )

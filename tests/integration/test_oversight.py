@@ -58,12 +58,12 @@ def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def dept(store: Store) -> dict[str, Any]:
     """Two sites, a chest X-ray tool with six results and a wrist tool with one."""
-    add_site(store, "S1")
-    add_site(store, "S2")
-    add_tool(store, name="CXR", manufacturer="Acme", task="classification")
-    add_version(store, "CXR", "1.0", operating_threshold=0.5)
-    add_tool(store, name="Wrist", manufacturer="Acme", task="detection")
-    add_version(store, "Wrist", "2.0", operating_threshold=0.5)
+    add_site(store, "S1", actor=ADMIN)
+    add_site(store, "S2", actor=ADMIN)
+    add_tool(store, name="CXR", manufacturer="Acme", task="classification", actor=ADMIN)
+    add_version(store, "CXR", "1.0", operating_threshold=0.5, actor=ADMIN)
+    add_tool(store, name="Wrist", manufacturer="Acme", task="detection", actor=ADMIN)
+    add_version(store, "Wrist", "2.0", operating_threshold=0.5, actor=ADMIN)
     ingest_records(
         store,
         "studies",
@@ -77,6 +77,7 @@ def dept(store: Store) -> dict[str, Any]:
             }
             for i in range(1, 8)
         ],
+        actor=ADMIN,
     )
     ingest_records(
         store,
@@ -92,6 +93,7 @@ def dept(store: Store) -> dict[str, Any]:
             }
             for i, score in zip(range(1, 7), (0.9, 0.2, 0.7, 0.1, 0.8, 0.3), strict=True)
         ],
+        actor=ADMIN,
     )
     ingest_records(
         store,
@@ -106,6 +108,7 @@ def dept(store: Store) -> dict[str, Any]:
                 "localisations": [{"x": 1, "y": 2, "score": 0.91, "region": "radius"}],
             }
         ],
+        actor=ADMIN,
     )
     ingest_records(
         store,
@@ -113,6 +116,7 @@ def dept(store: Store) -> dict[str, Any]:
         [
             {"study_id": "A2", "finding": "nodule", "label": 0, "source": "report"},
         ],
+        actor=ADMIN,
     )
     people = {}
     for name, role in ROLES.items():

@@ -23,6 +23,7 @@ from radassure.api.handlers import is_api_path
 from radassure.api.permissions import ROUTE_PERMISSIONS
 from radassure.config import Settings
 from radassure.services import Store, add_site, add_tool, add_version, auth, ingest_records
+from radassure.services.auth import system_actor
 from radassure.services.validation import run_validation
 
 N = 30
@@ -38,8 +39,21 @@ def _app_routes(app: FastAPI) -> set[tuple[str, str]]:
     pages = web.build_router(
         store_dependency=deps.get_store, actor_dependency=deps.authorized_actor
     )
+    monitoring_pages = web.build_monitoring_router(
+        store_dependency=deps.get_store, actor_dependency=deps.authorized_actor,
+        form_actor_dependency=deps.authorized_actor,
+    )  # fmt: skip
+    oversight_pages = web.build_oversight_router(
+        store_dependency=deps.get_store, actor_dependency=deps.authorized_actor
+    )
+    admin_pages = web.build_admin_router(
+        store_dependency=deps.get_store, actor_dependency=deps.authorized_actor
+    )
     top_level = [r for r in app.routes if isinstance(r, Route | Mount)]
-    for route in [*pages.routes, *top_level]:
+    for route in [
+        *pages.routes, *monitoring_pages.routes, *oversight_pages.routes, *admin_pages.routes,
+        *top_level,
+    ]:  # fmt: skip
         if isinstance(route, Mount):
             found.add(("GET", f"{route.path}/{{path}}"))
         elif isinstance(route, APIRoute | Route):
@@ -49,26 +63,32 @@ def _app_routes(app: FastAPI) -> set[tuple[str, str]]:
 
 def _seed(store: Store) -> int:
     """A site, ChestScan 2.0 with a little data, and one validation run; return its id."""
-    add_site(store, "RXH01", "Royal Example")
-    add_tool(store, name="ChestScan", manufacturer="Acme", task="classification")
-    add_version(store, "ChestScan", "2.0", operating_threshold=0.5)
+    add_site(store, "RXH01", "Royal Example", actor=system_actor("test"))
+    add_tool(
+        store,
+        name="ChestScan",
+        manufacturer="Acme",
+        task="classification",
+        actor=system_actor("test"),
+    )
+    add_version(store, "ChestScan", "2.0", operating_threshold=0.5, actor=system_actor("test"))
     when = "2026-01-10T09:30:00"
     ingest_records(store, "studies", [
         {"patient_id": f"P{i}", "study_id": f"S{i}", "site": "RXH01", "acquired_at": when,
          "modality": "DX", "sex": "FM"[i % 2], "age": 30 + i}
         for i in range(N)
-    ])  # fmt: skip
+    ], actor=system_actor("test"))  # fmt: skip
     ingest_records(store, "results", [
         {"tool": "ChestScan", "version": "2.0", "study_id": f"S{i}", "finding": "pneumothorax",
          "score": (i % 10) / 10}
         for i in range(N)
-    ])  # fmt: skip
+    ], actor=system_actor("test"))  # fmt: skip
     ingest_records(store, "references", [
         {"study_id": f"S{i}", "finding": "pneumothorax", "label": int(i % 10 >= 4),
          "source": "report"}
         for i in range(N)
-    ])  # fmt: skip
-    return run_validation(store, "ChestScan", "2.0").id
+    ], actor=system_actor("test"))  # fmt: skip
+    return run_validation(store, "ChestScan", "2.0", actor=system_actor("test")).id
 
 
 @pytest.fixture
@@ -93,7 +113,9 @@ def _ask(
     client: TestClient, method: str, template: str, run_id: int, headers: dict[str, str]
 ) -> Any:
     values = {"name": "ChestScan", "version": "2.0", "run_id": str(run_id), "kind": "studies",
-              "path": "radassure.css"}  # fmt: skip
+              "path": "radassure.css", "alert_id": "1",
+              # oversight and administration: ids and names that do not exist (404, no change)
+              "tool": "ChestScan", "review_id": "999999", "username": "nobody"}  # fmt: skip
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
     client.cookies.clear()
     if method == "GET":

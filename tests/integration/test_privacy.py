@@ -16,6 +16,7 @@ from radassure.services import (
     ingest_csv,
     ingest_records,
 )
+from radassure.services.auth import system_actor
 
 PATIENTS = ["9434765919", "RXH-PAT-000123"]  # an NHS-number-shaped ID and a hospital number
 STUDIES = ["ACC-20250101-7788", "1.2.826.0.1.3680043.8.498.1234567890"]
@@ -25,9 +26,11 @@ def test_identifiers_are_not_stored_or_logged(
     store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    add_site(store, "S1")
-    add_tool(store, name="CXR", manufacturer="Acme", task="classification")
-    add_version(store, "CXR", "1.0", operating_threshold=0.5)
+    add_site(store, "S1", actor=system_actor("test"))
+    add_tool(
+        store, name="CXR", manufacturer="Acme", task="classification", actor=system_actor("test")
+    )
+    add_version(store, "CXR", "1.0", operating_threshold=0.5, actor=system_actor("test"))
     studies = tmp_path / "studies.csv"
     studies.write_text(
         "patient_id,study_id,site,acquired_at,modality\n"
@@ -35,14 +38,14 @@ def test_identifiers_are_not_stored_or_logged(
         f"{PATIENTS[1]},{STUDIES[1]},S1,2025-01-03,CT\n",
         encoding="utf-8",
     )
-    ingest_csv(store, "studies", studies)
+    ingest_csv(store, "studies", studies, actor=system_actor("test"))
     results = tmp_path / "results.csv"
     results.write_text(
         "tool,version,study_id,finding,score\n"
         f"CXR,1.0,{STUDIES[0]},nodule,0.7\nCXR,1.0,{STUDIES[1]},nodule,0.2\n",
         encoding="utf-8",
     )
-    ingest_csv(store, "results", results)
+    ingest_csv(store, "results", results, actor=system_actor("test"))
     ingest_records(
         store,
         "references",
@@ -50,6 +53,7 @@ def test_identifiers_are_not_stored_or_logged(
             {"study_id": STUDIES[0], "finding": "nodule", "label": 1, "source": "report"},
             {"study_id": STUDIES[1], "finding": "nodule", "label": 0, "source": "report"},
         ],
+        actor=system_actor("test"),
     )
     # A rejected file's message must not echo identifiers either.
     bad = tmp_path / "bad.csv"
@@ -57,7 +61,7 @@ def test_identifiers_are_not_stored_or_logged(
         f"tool,version,study_id,finding,score\nCXR,1.0,{STUDIES[0]}X,nodule,0.7\n", encoding="utf-8"
     )
     with pytest.raises(Exception) as info:
-        ingest_csv(store, "results", bad)
+        ingest_csv(store, "results", bad, actor=system_actor("test"))
     secrets = [*PATIENTS, *STUDIES]
     assert not any(s in str(info.value) for s in secrets)
 

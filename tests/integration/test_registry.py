@@ -26,6 +26,7 @@ from radassure.services import (
     set_status,
     tool_counts,
 )
+from radassure.services.auth import system_actor
 
 
 def test_tool_with_regulatory_fields_versions_and_claims(store: Store) -> None:
@@ -44,18 +45,30 @@ def test_tool_with_regulatory_fields_versions_and_claims(store: Store) -> None:
         mhra_reference="MHRA-123",
         udi_di="05060000000001",
         clinical_owner="Dr A Lead",
-        actor="ai.lead",
+        actor=system_actor("ai.lead"),
     )
     add_version(
-        store, "ChestAI", "2.1", deployment_date=dt.date(2025, 3, 1), operating_threshold=0.45
+        store,
+        "ChestAI",
+        "2.1",
+        deployment_date=dt.date(2025, 3, 1),
+        operating_threshold=0.45,
+        actor=system_actor("test"),
     )
     add_claim(
         store,
         "ChestAI",
         "2.1",
         ClaimInfo("sensitivity", 0.92, "pneumothorax", 0.89, 0.94, 0.95, "IFU 3.2 s7"),
+        actor=system_actor("test"),
     )
-    add_claim(store, "ChestAI", "2.1", ClaimInfo("sensitivity", 0.93, "pneumothorax"))
+    add_claim(
+        store,
+        "ChestAI",
+        "2.1",
+        ClaimInfo("sensitivity", 0.93, "pneumothorax"),
+        actor=system_actor("test"),
+    )
     tool = get_tool(store, "ChestAI")
     assert (tool.modality, tool.regulatory_marking, tool.status) == ("DX", "UKCA", "proposed")
     (version,) = tool.versions
@@ -67,17 +80,17 @@ def test_tool_with_regulatory_fields_versions_and_claims(store: Store) -> None:
 
 
 def test_lifecycle_moves_are_checked_and_recorded(store: Store) -> None:
-    add_tool(store, name="T", manufacturer="M", task="detection")
+    add_tool(store, name="T", manufacturer="M", task="detection", actor=system_actor("test"))
     for status in ("evaluating", "approved", "live", "suspended", "live"):
-        set_status(store, "T", status, actor="lead", reason=f"to {status}")
+        set_status(store, "T", status, actor=system_actor("lead"), reason=f"to {status}")
     with pytest.raises(
         ConflictError,
         match="cannot move from live to approved; from live it can move to: suspended, retired",
     ):
-        set_status(store, "T", "approved")
-    set_status(store, "T", "retired")
+        set_status(store, "T", "approved", actor=system_actor("test"))
+    set_status(store, "T", "retired", actor=system_actor("test"))
     with pytest.raises(ConflictError, match="retired is final"):
-        set_status(store, "T", "live")
+        set_status(store, "T", "live", actor=system_actor("test"))
     history = get_tool(store, "T").status_history
     assert [h.to_status for h in history] == [
         "proposed",
@@ -102,34 +115,38 @@ def test_lifecycle_moves_are_checked_and_recorded(store: Store) -> None:
 )
 def test_bad_tool_fields_are_refused(store: Store, kwargs: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        add_tool(store, name="X", manufacturer="M", **kwargs)  # type: ignore[arg-type]
+        add_tool(store, name="X", manufacturer="M", **kwargs, actor=system_actor("test"))  # type: ignore[arg-type]
     assert list_tools(store) == []
 
 
 def test_duplicates_and_unknowns(store: Store) -> None:
-    add_tool(store, name="T", manufacturer="M", task="detection")
+    add_tool(store, name="T", manufacturer="M", task="detection", actor=system_actor("test"))
     with pytest.raises(ConflictError, match="already registered"):
-        add_tool(store, name="T", manufacturer="M", task="detection")
-    add_version(store, "T", "1")
+        add_tool(store, name="T", manufacturer="M", task="detection", actor=system_actor("test"))
+    add_version(store, "T", "1", actor=system_actor("test"))
     with pytest.raises(ConflictError, match="already has version '1'"):
-        add_version(store, "T", "1")
+        add_version(store, "T", "1", actor=system_actor("test"))
     with pytest.raises(
         NotFoundError, match=r"No tool named 'U' is registered\. Registered tools: T"
     ):
-        add_version(store, "U", "1")
+        add_version(store, "U", "1", actor=system_actor("test"))
     with pytest.raises(ValueError, match=r"outside the score range 0\.0 to 1\.0"):
-        add_version(store, "T", "2", operating_threshold=5)
+        add_version(store, "T", "2", operating_threshold=5, actor=system_actor("test"))
     with pytest.raises(ValueError, match="lies outside its own interval"):
-        add_claim(store, "T", "1", ClaimInfo("auc", 0.9, "", 0.91, 0.95))
-    assert add_site(store, "S1", "One") == add_site(store, "S1")
+        add_claim(
+            store, "T", "1", ClaimInfo("auc", 0.9, "", 0.91, 0.95), actor=system_actor("test")
+        )
+    assert add_site(store, "S1", "One", actor=system_actor("test")) == add_site(
+        store, "S1", actor=system_actor("test")
+    )
     with pytest.raises(ConflictError):
-        add_site(store, "S1", "Another name")
+        add_site(store, "S1", "Another name", actor=system_actor("test"))
     assert [s.code for s in list_sites(store)] == ["S1"]
 
 
 def test_counts_for_a_tool_without_data(store: Store) -> None:
-    add_tool(store, name="T", manufacturer="M", task="classification")
-    add_version(store, "T", "1")
+    add_tool(store, name="T", manufacturer="M", task="classification", actor=system_actor("test"))
+    add_version(store, "T", "1", actor=system_actor("test"))
     counts = tool_counts(store, "T")
     assert (counts.studies, counts.results, counts.by_version) == (0, 0, {"1": 0})
 

@@ -14,6 +14,7 @@ import httpx
 
 from radassure.config import Settings
 from radassure.services import add_tool, init_store, open_store
+from radassure.services.auth import system_actor
 
 
 def _free_port() -> int:
@@ -29,7 +30,13 @@ def test_serve_answers_over_http(
     settings = Settings(home=home)
     init_store(settings)
     store = open_store(settings)
-    add_tool(store, name="ChestAI", manufacturer="Acme", task="classification")
+    add_tool(
+        store,
+        name="ChestAI",
+        manufacturer="Acme",
+        task="classification",
+        actor=system_actor("test"),
+    )
     store.dispose()
     headers = auth_headers(settings)
     port = _free_port()

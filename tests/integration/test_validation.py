@@ -48,6 +48,7 @@ from radassure.services import (
     init_store,
     open_store,
 )
+from radassure.services.auth import system_actor
 from radassure.services.runs import get_run, list_runs
 from radassure.services.validation import run_validation
 
@@ -60,10 +61,17 @@ START = dt.datetime(2025, 1, 1, 9, 0)
 # -- a small synthetic department ----------------------------------------------
 def _classification(store: Store) -> dict[str, Any]:
     """ChestAI 1.0 with two findings; returns what was ingested, for direct checks."""
-    add_site(store, "A", "Alpha General")
-    add_site(store, "B", "Beta Community")
-    add_tool(store, name="ChestAI", manufacturer="Acme", task="classification", modality="DX")
-    add_version(store, "ChestAI", "1.0", operating_threshold=THRESHOLD)
+    add_site(store, "A", "Alpha General", actor=system_actor("test"))
+    add_site(store, "B", "Beta Community", actor=system_actor("test"))
+    add_tool(
+        store,
+        name="ChestAI",
+        manufacturer="Acme",
+        task="classification",
+        modality="DX",
+        actor=system_actor("test"),
+    )
+    add_version(store, "ChestAI", "1.0", operating_threshold=THRESHOLD, actor=system_actor("test"))
     for metric, value, lo, hi in [
         ("sensitivity", 0.95, 0.92, 0.97),
         ("specificity", 0.50, 0.45, 0.55),
@@ -71,7 +79,7 @@ def _classification(store: Store) -> dict[str, Any]:
         ("youden", 0.50, None, None),
     ]:
         claim = ClaimInfo(metric, value, "pneumothorax", lo, hi, 0.95 if lo else None, "IFU 7")
-        add_claim(store, "ChestAI", "1.0", claim)
+        add_claim(store, "ChestAI", "1.0", claim, actor=system_actor("test"))
     rng = np.random.default_rng(7)
     label = rng.random(N) < 0.3
     score = np.round(np.clip(rng.normal(0.3 + 0.3 * label, 0.15), 0.001, 0.999), 3)
@@ -131,9 +139,9 @@ def _classification(store: Store) -> dict[str, Any]:
         }
         for i in range(N)
     ]
-    ingest_records(store, "studies", studies)
-    ingest_records(store, "results", results)
-    ingest_records(store, "references", refs)
+    ingest_records(store, "studies", studies, actor=system_actor("test"))
+    ingest_records(store, "results", results, actor=system_actor("test"))
+    ingest_records(store, "references", refs, actor=system_actor("test"))
     used = slice(0, N - UNREFERENCED)
     return {"label": label[used], "score": score[used], "nodule": nodule}
 
@@ -156,7 +164,7 @@ def _close(est: dict[str, Any], direct: core.Estimate) -> None:
 
 # -- numbers -------------------------------------------------------------------
 def test_run_numbers_equal_direct_core_and_sklearn(store: Store, chest: dict[str, Any]) -> None:
-    run = run_validation(store, "ChestAI", "1.0", margin=0.05, actor="Dr Test")
+    run = run_validation(store, "ChestAI", "1.0", margin=0.05, actor=system_actor("Dr Test"))
     y, s = chest["label"], chest["score"]
     f = _finding(run, "pneumothorax")
     assert f["counts"] == {
@@ -220,7 +228,7 @@ def test_run_numbers_equal_direct_core_and_sklearn(store: Store, chest: dict[str
 
 
 def test_undefined_metrics_carry_their_reason(store: Store, chest: dict[str, Any]) -> None:
-    run = run_validation(store, "ChestAI", "1.0", finding="nodule")
+    run = run_validation(store, "ChestAI", "1.0", finding="nodule", actor=system_actor("test"))
     f = _finding(run, "nodule")
     assert f["confusion"]["tp"] + f["confusion"]["fp"] == 0
     ppv = f["metrics"]["ppv"]
@@ -233,7 +241,7 @@ def test_undefined_metrics_carry_their_reason(store: Store, chest: dict[str, Any
 
 
 def test_run_is_saved_and_listed(store: Store, chest: dict[str, Any]) -> None:
-    run = run_validation(store, "ChestAI", "1.0", site="A", actor="Dr Test")
+    run = run_validation(store, "ChestAI", "1.0", site="A", actor=system_actor("Dr Test"))
     again = get_run(store, run.id)
     assert again.results == json.loads(json.dumps(run.results))
     assert again.report_html == run.report_html
@@ -251,16 +259,20 @@ def test_run_is_saved_and_listed(store: Store, chest: dict[str, Any]) -> None:
         row = s.scalars(select(Run).where(Run.id == run.id)).one()
         assert row.radassure_version and row.n_rows == run.n_rows
         assert row.report_html and row.report_html.startswith("<!DOCTYPE html>")
-    second = run_validation(store, "ChestAI", "1.0", finding="pneumothorax")
+    second = run_validation(
+        store, "ChestAI", "1.0", finding="pneumothorax", actor=system_actor("test")
+    )
     listed = list_runs(store, "ChestAI")
     assert [r.id for r in listed] == [second.id, run.id]
     assert listed[0].results == {} and listed[0].headline[0]["finding"] == "pneumothorax"
 
 
 def test_scope_filters_site_dates_and_finding(store: Store, chest: dict[str, Any]) -> None:
-    full = run_validation(store, "ChestAI", "1.0")
+    full = run_validation(store, "ChestAI", "1.0", actor=system_actor("test"))
     assert full.n_rows == 2 * N - UNREFERENCED
-    site_a = run_validation(store, "ChestAI", "1.0", site="A", finding="pneumothorax")
+    site_a = run_validation(
+        store, "ChestAI", "1.0", site="A", finding="pneumothorax", actor=system_actor("test")
+    )
     in_a = sum(1 for i in range(N - UNREFERENCED) if i % 5 < 3)
     assert site_a.n_rows == in_a
     window = run_validation(
@@ -270,6 +282,7 @@ def test_scope_filters_site_dates_and_finding(store: Store, chest: dict[str, Any
         finding="pneumothorax",
         date_from=dt.date(2025, 1, 11),
         date_to=dt.date(2025, 1, 30),
+        actor=system_actor("test"),
     )
     assert window.n_rows == 20  # days 10 to 29 inclusive
     assert window.results["scope"] == (
@@ -296,18 +309,23 @@ def _expected_fingerprint(store: Store, finding: str) -> str:
 
 
 def test_fingerprint_is_stable_and_follows_the_data(store: Store, chest: dict[str, Any]) -> None:
-    first = run_validation(store, "ChestAI", "1.0", finding="pneumothorax")
-    assert first.data_fingerprint == _expected_fingerprint(store, "pneumothorax")
-    assert run_validation(store, "ChestAI", "1.0", finding="pneumothorax").data_fingerprint == (
-        first.data_fingerprint
+    first = run_validation(
+        store, "ChestAI", "1.0", finding="pneumothorax", actor=system_actor("test")
     )
+    assert first.data_fingerprint == _expected_fingerprint(store, "pneumothorax")
+    assert run_validation(
+        store, "ChestAI", "1.0", finding="pneumothorax", actor=system_actor("test")
+    ).data_fingerprint == (first.data_fingerprint)
     # a new reference standard brings one more result in
     ingest_records(
         store,
         "references",
         [{"study_id": f"S{N - 1:05d}", "finding": "pneumothorax", "label": 1, "source": "report"}],
+        actor=system_actor("test"),
     )
-    more = run_validation(store, "ChestAI", "1.0", finding="pneumothorax")
+    more = run_validation(
+        store, "ChestAI", "1.0", finding="pneumothorax", actor=system_actor("test")
+    )
     assert more.n_rows == first.n_rows + 1 and more.data_fingerprint != first.data_fingerprint
     # a corrected score changes the fingerprint too
     ingest_records(
@@ -323,14 +341,17 @@ def test_fingerprint_is_stable_and_follows_the_data(store: Store, chest: dict[st
             }
         ],
         on_conflict="update",
+        actor=system_actor("test"),
     )
-    fixed = run_validation(store, "ChestAI", "1.0", finding="pneumothorax")
+    fixed = run_validation(
+        store, "ChestAI", "1.0", finding="pneumothorax", actor=system_actor("test")
+    )
     assert fixed.n_rows == more.n_rows and fixed.data_fingerprint != more.data_fingerprint
     assert fixed.data_fingerprint == _expected_fingerprint(store, "pneumothorax")
 
 
 def test_report_is_self_contained(store: Store, chest: dict[str, Any]) -> None:
-    html = run_validation(store, "ChestAI", "1.0").report_html or ""
+    html = run_validation(store, "ChestAI", "1.0", actor=system_actor("test")).report_html or ""
     assert html.startswith("<!DOCTYPE html>") and "<style>" in html
     assert "http://" not in html and "https://" not in html
     assert "<script" not in html and "<link" not in html and "<img" not in html
@@ -365,19 +386,28 @@ def test_bad_requests_get_clear_errors(store: Store, chest: dict[str, Any]) -> N
     for kwargs, message in cases:
         args = {"tool": "ChestAI", "version": "1.0", **kwargs}
         with pytest.raises(NotFoundError, match=re.escape(message)):
-            run_validation(store, args.pop("tool"), args.pop("version"), **args)
+            run_validation(
+                store, args.pop("tool"), args.pop("version"), **args, actor=system_actor("test")
+            )
     with pytest.raises(ValueError, match="margin must be zero or a positive number"):
-        run_validation(store, "ChestAI", "1.0", margin=-1)
+        run_validation(store, "ChestAI", "1.0", margin=-1, actor=system_actor("test"))
     with pytest.raises(ValueError, match=r"starts .* after it ends"):
         run_validation(
-            store, "ChestAI", "1.0", date_from=dt.date(2025, 3, 1), date_to=dt.date(2025, 2, 1)
+            store,
+            "ChestAI",
+            "1.0",
+            date_from=dt.date(2025, 3, 1),
+            date_to=dt.date(2025, 2, 1),
+            actor=system_actor("test"),
         )
 
 
 def test_a_finding_with_no_positives_is_refused(store: Store) -> None:
-    add_site(store, "A")
-    add_tool(store, name="Quiet", manufacturer="Acme", task="classification")
-    add_version(store, "Quiet", "1", operating_threshold=0.5)
+    add_site(store, "A", actor=system_actor("test"))
+    add_tool(
+        store, name="Quiet", manufacturer="Acme", task="classification", actor=system_actor("test")
+    )
+    add_version(store, "Quiet", "1", operating_threshold=0.5, actor=system_actor("test"))
     ingest_records(
         store,
         "studies",
@@ -391,6 +421,7 @@ def test_a_finding_with_no_positives_is_refused(store: Store) -> None:
             }
             for i in range(5)
         ],
+        actor=system_actor("test"),
     )
     ingest_records(
         store,
@@ -405,6 +436,7 @@ def test_a_finding_with_no_positives_is_refused(store: Store) -> None:
             }
             for i in range(5)
         ],
+        actor=system_actor("test"),
     )
     ingest_records(
         store,
@@ -413,18 +445,33 @@ def test_a_finding_with_no_positives_is_refused(store: Store) -> None:
             {"study_id": f"Q{i}", "finding": "mass", "label": 0, "source": "report"}
             for i in range(5)
         ],
+        actor=system_actor("test"),
     )
     with pytest.raises(NotFoundError, match="no positive cases of 'mass' among the 5"):
-        run_validation(store, "Quiet", "1", finding="mass")
+        run_validation(store, "Quiet", "1", finding="mass", actor=system_actor("test"))
 
 
 # -- detection and segmentation ------------------------------------------------
 def _detection(store: Store) -> tuple[list[Any], list[Any], list[Any], np.ndarray, np.ndarray]:
-    add_site(store, "A")
-    add_tool(store, name="WristAI", manufacturer="Acme", task="detection")
-    add_version(store, "WristAI", "2", operating_threshold=0.5)
-    add_claim(store, "WristAI", "2", ClaimInfo("lesion_sensitivity", 0.8, "fracture"))
-    add_claim(store, "WristAI", "2", ClaimInfo("fp_per_image", 0.3, "fracture"))
+    add_site(store, "A", actor=system_actor("test"))
+    add_tool(
+        store, name="WristAI", manufacturer="Acme", task="detection", actor=system_actor("test")
+    )
+    add_version(store, "WristAI", "2", operating_threshold=0.5, actor=system_actor("test"))
+    add_claim(
+        store,
+        "WristAI",
+        "2",
+        ClaimInfo("lesion_sensitivity", 0.8, "fracture"),
+        actor=system_actor("test"),
+    )
+    add_claim(
+        store,
+        "WristAI",
+        "2",
+        ClaimInfo("fp_per_image", 0.3, "fracture"),
+        actor=system_actor("test"),
+    )
     rng = np.random.default_rng(11)
     refs, preds, scores, labels, study_score = [], [], [], [], []
     for _ in range(80):
@@ -464,6 +511,7 @@ def _detection(store: Store) -> tuple[list[Any], list[Any], list[Any], np.ndarra
             }
             for i in range(80)
         ],
+        actor=system_actor("test"),
     )
     ingest_records(
         store,
@@ -482,6 +530,7 @@ def _detection(store: Store) -> tuple[list[Any], list[Any], list[Any], np.ndarra
             }
             for i in range(80)
         ],
+        actor=system_actor("test"),
     )
     ingest_records(
         store,
@@ -496,13 +545,14 @@ def _detection(store: Store) -> tuple[list[Any], list[Any], list[Any], np.ndarra
             }
             for i in range(80)
         ],
+        actor=system_actor("test"),
     )
     return refs, preds, scores, np.array(labels), np.array(study_score)
 
 
 def test_detection_run_has_lesion_level_metrics(store: Store) -> None:
     refs, preds, scores, labels, study_score = _detection(store)
-    run = run_validation(store, "WristAI", "2", max_distance=20)
+    run = run_validation(store, "WristAI", "2", max_distance=20, actor=system_actor("test"))
     f = _finding(run, "fracture")
     ref_a = [np.asarray(r, dtype=float).reshape(-1, 2) for r in refs]
     pred_a = [np.asarray(p, dtype=float).reshape(-1, 2) for p in preds]
@@ -528,10 +578,22 @@ def test_detection_run_has_lesion_level_metrics(store: Store) -> None:
 
 
 def test_segmentation_run_summarises_each_structure(store: Store) -> None:
-    add_site(store, "A")
-    add_tool(store, name="Contourer", manufacturer="Acme", task="segmentation")
-    add_version(store, "Contourer", "5")
-    add_claim(store, "Contourer", "5", ClaimInfo("dice", 0.9, "parotid_l", 0.89, 0.91, 0.95))
+    add_site(store, "A", actor=system_actor("test"))
+    add_tool(
+        store,
+        name="Contourer",
+        manufacturer="Acme",
+        task="segmentation",
+        actor=system_actor("test"),
+    )
+    add_version(store, "Contourer", "5", actor=system_actor("test"))
+    add_claim(
+        store,
+        "Contourer",
+        "5",
+        ClaimInfo("dice", 0.9, "parotid_l", 0.89, 0.91, 0.95),
+        actor=system_actor("test"),
+    )
     rng = np.random.default_rng(5)
     dice = {s: np.round(rng.uniform(0.7, 0.95, 30), 4) for s in ("parotid_l", "mandible")}
     hd95 = {s: np.round(rng.uniform(1, 9, 30), 1) for s in dice}
@@ -548,6 +610,7 @@ def test_segmentation_run_summarises_each_structure(store: Store) -> None:
             }
             for i in range(30)
         ],
+        actor=system_actor("test"),
     )
     ingest_records(
         store,
@@ -564,6 +627,7 @@ def test_segmentation_run_summarises_each_structure(store: Store) -> None:
             for s in dice
             for i in range(30)
         ],
+        actor=system_actor("test"),
     )
     ingest_records(
         store,
@@ -573,8 +637,9 @@ def test_segmentation_run_summarises_each_structure(store: Store) -> None:
             for s in dice
             for i in range(30)
         ],
+        actor=system_actor("test"),
     )
-    run = run_validation(store, "Contourer", "5")
+    run = run_validation(store, "Contourer", "5", actor=system_actor("test"))
     f = _finding(run, "parotid_l")
     mean = f["summaries"]["dice"]["mean"]
     x = dice["parotid_l"]

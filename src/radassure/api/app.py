@@ -11,8 +11,16 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from radassure import __version__, web
-from radassure.api import ingest_routes, routes, runs_routes
+from radassure.api import (
+    admin_routes,
+    ingest_routes,
+    monitoring_routes,
+    oversight_routes,
+    routes,
+    runs_routes,
+)
 from radassure.api.deps import StoreHolder, authorized_actor, get_store
+from radassure.api.form_auth import form_actor
 from radassure.api.handlers import install_error_handlers
 from radassure.config import Settings
 from radassure.errors import RadassureError
@@ -39,6 +47,10 @@ _TAGS = [
     {"name": "sites", "description": "Hospitals and units."},
     {"name": "ingestion", "description": "Studies, AI results and reference standards in."},
     {"name": "runs", "description": "Validation runs: start one, read its results and report."},
+    {"name": "monitoring", "description": "Monitoring rules, charts and alerts."},
+    {"name": "oversight", "description": "Review queues, reviews, discrepancies, rulings."},
+    {"name": "users", "description": "Users and API tokens (administrators)."},
+    {"name": "audit", "description": "The hash-chained audit trail: browse, export, verify."},
     {"name": "health", "description": "Service and database health."},
 ]
 
@@ -95,12 +107,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes.health_router)
     # Before the registry: /api/tools/{name}/runs must not match /api/tools/{name:path}.
     app.include_router(runs_routes.router)
+    app.include_router(monitoring_routes.router)  # before /api/tools/{name:path}
     app.include_router(routes.router)
     app.include_router(ingest_routes.router)
+    app.include_router(oversight_routes.router)
+    app.include_router(admin_routes.router)
     pages = web.build_router(
         store_dependency=get_store,
         actor_dependency=authorized_actor,
         cookie_secure=settings.cookie_secure,
+    )
+    # Before the pages: /tools/{name}/monitoring must not match /tools/{name:path}.
+    app.include_router(
+        web.build_monitoring_router(
+            store_dependency=get_store,
+            actor_dependency=authorized_actor,
+            form_actor_dependency=form_actor,
+        )
+    )
+    # Oversight and administration pages: their forms carry the CSRF token as a field.
+    app.include_router(
+        web.build_oversight_router(store_dependency=get_store, actor_dependency=form_actor)
+    )
+    # Before the pages: POST /tools (the add-tool form) next to GET /tools.
+    app.include_router(
+        web.build_admin_router(store_dependency=get_store, actor_dependency=form_actor)
     )
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from radassure import services
-from radassure.api.deps import ActorDep, StoreDep
+from radassure.api.deps import ActorDep, StoreDep, client_address
 from radassure.api.schemas import (
     INGEST_DESCRIPTION,
     ErrorBody,
@@ -33,10 +33,12 @@ router = APIRouter(prefix="/api")
         }
     },
 )
-def ingest(kind: RecordKind, body: IngestRequest, store: StoreDep, actor: ActorDep) -> IngestResult:
+def ingest(
+    kind: RecordKind, body: IngestRequest, request: Request, store: StoreDep, actor: ActorDep
+) -> IngestResult:
     """Validate and write a batch of records in one transaction."""
     summary = services.ingest_records(
         store, kind, body.records, source="request", on_conflict=body.on_conflict,
-        create_sites=body.create_sites, actor=actor.name,
+        create_sites=body.create_sites, actor=actor, address=client_address(request),
     )  # fmt: skip
     return IngestResult.from_summary(summary)

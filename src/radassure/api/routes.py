@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from radassure import services
-from radassure.api.deps import ActorDep, StoreDep, get_store, schema_revision
+from radassure.api.deps import ActorDep, StoreDep, client_address, get_store, schema_revision
 from radassure.api.schemas import Claim as ClaimBody
 from radassure.api.schemas import (
     ErrorBody,
@@ -88,9 +88,11 @@ def list_sites(store: StoreDep, actor: ActorDep) -> list[Site]:
     summary="Register a site",
     responses=_errors(409, 422),
 )
-def add_site(body: SiteCreate, store: StoreDep, actor: ActorDep) -> Site:
+def add_site(body: SiteCreate, request: Request, store: StoreDep, actor: ActorDep) -> Site:
     """Register a site; registering the same code and name again changes nothing."""
-    return Site.from_info(services.add_site(store, body.code, body.name))
+    info = services.add_site(store, body.code, body.name, actor=actor,
+                             address=client_address(request))  # fmt: skip
+    return Site.from_info(info)
 
 
 # -- tools -------------------------------------------------------------------
@@ -108,12 +110,14 @@ def list_tools(store: StoreDep, actor: ActorDep) -> list[ToolSummary]:
     summary="Register a tool",
     responses=_errors(409, 422),
 )
-def add_tool(body: ToolCreate, response: Response, store: StoreDep, actor: ActorDep) -> ToolDetail:
+def add_tool(
+    body: ToolCreate, request: Request, response: Response, store: StoreDep, actor: ActorDep
+) -> ToolDetail:
     """Register an AI tool; its status history starts with the registration."""
     fields = body.model_dump(exclude_none=True)
     name, manufacturer, task = fields.pop("name"), fields.pop("manufacturer"), fields.pop("task")
     info = services.add_tool(store, name=name, manufacturer=manufacturer, task=task,
-                             actor=actor.name, **fields)  # fmt: skip
+                             actor=actor, address=client_address(request), **fields)  # fmt: skip
     response.headers["Location"] = _tool_url(info.name)
     return ToolDetail.from_info(info, services.tool_counts(store, info.name))
 
@@ -140,7 +144,9 @@ def get_tool(name: str, store: StoreDep, actor: ActorDep) -> ToolDetail:
     summary="Move a tool through its lifecycle",
     responses=_errors(404, 409, 422),
 )
-def set_status(name: str, body: StatusUpdate, store: StoreDep, actor: ActorDep) -> ToolDetail:
+def set_status(
+    name: str, body: StatusUpdate, request: Request, store: StoreDep, actor: ActorDep
+) -> ToolDetail:
     """Change the lifecycle status, recording who and why.
 
     Allowed moves: proposed → evaluating or retired; evaluating → approved,
@@ -148,7 +154,8 @@ def set_status(name: str, body: StatusUpdate, store: StoreDep, actor: ActorDep) 
     suspended or retired; suspended → live, evaluating or retired; retired is
     final. Any other move answers 409 naming the moves allowed.
     """
-    services.set_status(store, name, body.status, actor=actor.name, reason=body.reason)
+    services.set_status(store, name, body.status, actor=actor, reason=body.reason,
+                        address=client_address(request))  # fmt: skip
     return _detail(store, name)
 
 
@@ -160,12 +167,15 @@ def set_status(name: str, body: StatusUpdate, store: StoreDep, actor: ActorDep) 
     summary="Register a version",
     responses=_errors(404, 409, 422),
 )
-def add_version(name: str, body: VersionCreate, store: StoreDep, actor: ActorDep) -> Version:
+def add_version(
+    name: str, body: VersionCreate, request: Request, store: StoreDep, actor: ActorDep
+) -> Version:
     """Register a version of a tool with its operating threshold and score range."""
     info = services.add_version(
         store, name, body.version, deployment_date=body.deployment_date,
         operating_threshold=body.operating_threshold, score_min=body.score_min,
-        score_max=body.score_max, notes=body.notes,
+        score_max=body.score_max, notes=body.notes, actor=actor,
+        address=client_address(request),
     )  # fmt: skip
     return Version.from_info(info)
 
@@ -178,11 +188,13 @@ def add_version(name: str, body: VersionCreate, store: StoreDep, actor: ActorDep
     responses=_errors(404, 422),
 )
 def add_claim(
-    name: str, version: str, body: ClaimBody, store: StoreDep, actor: ActorDep
+    name: str, version: str, body: ClaimBody, *, request: Request, store: StoreDep, actor: ActorDep
 ) -> Version:
     """Record the manufacturer's claim for a version, replacing one for the same metric and finding.
 
     Answers the version with all its claims.
     """
     claim = services.ClaimInfo(**body.model_dump())
-    return Version.from_info(services.add_claim(store, name, version, claim))
+    info = services.add_claim(store, name, version, claim, actor=actor,
+                              address=client_address(request))  # fmt: skip
+    return Version.from_info(info)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from radassure.api.deps import ActorDep, StoreDep
+from radassure.api.deps import ActorDep, StoreDep, client_address
 from radassure.api.schemas import ErrorBody
 from radassure.services import equity, runs, validation
 
@@ -95,7 +95,9 @@ class ValidateRequest(BaseModel):
     finding: str | None = Field(None, description="Only this finding or structure.")
     margin: float = Field(0.05, ge=0, description="Accepted shortfall from each claim.")
     level: float = Field(0.95, gt=0, lt=1, description="Confidence level.")
-    half_width: float = Field(0.05, gt=0, lt=1, description="Wanted CI half-width.")
+    half_width: float = Field(
+        0.05, ge=validation.MIN_HALF_WIDTH, lt=1, description="Wanted CI half-width."
+    )
     max_distance: float = Field(50.0, gt=0, description="Detection: mark-to-lesion match distance.")
 
 
@@ -124,7 +126,9 @@ class EquityRequest(BaseModel):
     summary="One run in full",
     responses={404: _ERRORS[404]},
 )
-def get_run(run_id: int, store: StoreDep, actor: ActorDep) -> RunDetail:
+def get_run(
+    run_id: Annotated[int, Path(ge=1, le=runs.MAX_ID)], store: StoreDep, actor: ActorDep
+) -> RunDetail:
     """Return a run with its parameters, data fingerprint and every result.
 
     The JSON twin of the page ``/runs/{run_id}``; the report itself is at
@@ -160,6 +164,7 @@ def validate(
     name: str,
     version: str,
     *,
+    request: Request,
     response: Response,
     store: StoreDep,
     actor: ActorDep,
@@ -186,7 +191,8 @@ def validate(
         level=req.level,
         half_width=req.half_width,
         max_distance=req.max_distance,
-        actor=actor.name,
+        actor=actor,
+        address=client_address(request),
     )
     response.headers["Location"] = f"/api/runs/{run.id}"
     return RunDetail.from_info(run)
@@ -203,6 +209,7 @@ def check_equity(
     name: str,
     version: str,
     *,
+    request: Request,
     response: Response,
     store: StoreDep,
     actor: ActorDep,
@@ -228,7 +235,8 @@ def check_equity(
         margin=req.margin,
         correction=req.correction,
         level=req.level,
-        actor=actor.name,
+        actor=actor,
+        address=client_address(request),
     )
     response.headers["Location"] = f"/api/runs/{run.id}"
     return RunDetail.from_info(run)

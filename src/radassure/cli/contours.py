@@ -16,7 +16,18 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from radassure.cli.main import JsonOpt, _fail, _print_json, _settings, app, err, handled, out
+from radassure.cli.main import (
+    CLI_ADDRESS,
+    JsonOpt,
+    _fail,
+    _print_json,
+    _settings,
+    app,
+    cli_actor,
+    err,
+    handled,
+    out,
+)
 from radassure.services import open_store
 from radassure.services.contours import (
     ContourComparison,
@@ -79,7 +90,15 @@ def _finish(
     if tool is not None and version is not None:
         st = open_store(_settings())
         try:
-            run = save_contour_run(st, comparisons, results, tool=tool, version=version, actor=by)
+            run = save_contour_run(
+                st,
+                comparisons,
+                results,
+                tool=tool,
+                version=version,
+                actor=cli_actor(by),
+                address=CLI_ADDRESS,
+            )
         finally:
             st.dispose()
     if output is not None:

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from radassure.cli.main import JsonOpt, _settings, app, handled, out
+from radassure.cli.main import CLI_ADDRESS, JsonOpt, _settings, app, cli_actor, handled, out
 from radassure.cli.validate import _date, emit_run
 from radassure.services import open_store
 from radassure.services.equity import ATTRIBUTES, DEFAULT_ATTRIBUTES, run_equity
@@ -119,7 +119,8 @@ def equity(
             date_to=end,
             margin=margin,
             correction=correction,
-            actor=by,
+            actor=cli_actor(by),
+            address=CLI_ADDRESS,
         )
     finally:
         st.dispose()

@@ -16,7 +16,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from radassure.cli.main import JsonOpt, _fail, _print_json, _settings, app, handled, out
+from radassure.cli.main import (
+    CLI_ADDRESS,
+    JsonOpt,
+    _fail,
+    _print_json,
+    _settings,
+    app,
+    cli_actor,
+    handled,
+    out,
+)
 from radassure.services import open_store
 from radassure.services.runs import RunInfo
 from radassure.services.validation import run_validation
@@ -206,7 +216,8 @@ def validate(
             level=level,
             half_width=half_width,
             max_distance=max_distance,
-            actor=by,
+            actor=cli_actor(by),
+            address=CLI_ADDRESS,
         )
     finally:
         st.dispose()

@@ -112,6 +112,16 @@ from radassure.core.segmentation import (
     aggregate_segmentation,
     segmentation_metrics,
 )
+from radassure.core.surveillance import (
+    Alarm,
+    ChartPoint,
+    ChartSpec,
+    SurveillanceDesign,
+    SurveillanceState,
+    design_surveillance,
+    initial_surveillance_state,
+    update_surveillance,
+)
 from radassure.core.thresholds import (
     DecisionCurve,
     OperatingPoint,
@@ -124,11 +134,14 @@ from radassure.core.thresholds import (
 from radassure.errors import UndefinedMetricWarning
 
 __all__ = [
+    "Alarm",
     "AttributeCompleteness",
     "AucSampleSize",
     "CalibrationFit",
     "ChartDesign",
+    "ChartPoint",
     "ChartResult",
+    "ChartSpec",
     "ClaimCheck",
     "Comparison",
     "CompletenessReport",
@@ -157,6 +170,8 @@ __all__ = [
     "SegmentationResult",
     "SegmentationStatus",
     "SegmentationSummary",
+    "SurveillanceDesign",
+    "SurveillanceState",
     "UndefinedMetricWarning",
     "adjust_p_values",
     "aggregate_segmentation",
@@ -177,6 +192,7 @@ __all__ = [
     "cusum_arl",
     "cusum_threshold",
     "delong_test",
+    "design_surveillance",
     "diagnostic_metrics",
     "disaggregate",
     "distribution_shift",
@@ -190,6 +206,7 @@ __all__ = [
     "flag_disparities",
     "froc_points",
     "hanley_mcneil_se",
+    "initial_surveillance_state",
     "integrated_calibration_index",
     "isotonic_calibrator",
     "lesion_sensitivity",
@@ -216,6 +233,7 @@ __all__ = [
     "threshold_for_sensitivity",
     "threshold_for_specificity",
     "threshold_metrics",
+    "update_surveillance",
     "volume_chart",
     "youden_threshold",
 ]

@@ -22,6 +22,9 @@ from radassure.db.models import (
 )
 from radassure.db.security import Adjudication, ApiToken, AuditEvent, Review, User, WebSession
 
+# Imported for its tables: Alembic and the metadata see them (names via radassure.db.monitoring).
+import radassure.db.monitoring  # noqa: F401  # isort: skip
+
 __all__ = [
     "AIResult",
     "AITool",

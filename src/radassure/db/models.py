@@ -237,6 +237,9 @@ class AIResult(Base):
         # Also serves lookups by version; results of one study are found through
         # (version, study). A (study, finding) index cost a third of insert time.
         UniqueConstraint("version_id", "study_id", "finding"),
+        # The review queue: a version's results newest first, one index probe even
+        # for an old version under millions of newer results (migration 0005).
+        Index("ix_ai_result_version_id_id", "version_id", "id"),
         CheckConstraint("score IS NOT NULL OR call IS NOT NULL", name="score_or_call"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

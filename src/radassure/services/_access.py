@@ -37,6 +37,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "runs.read": _ALL,
     "runs.write": frozenset({"admin", "clinical_lead"}),
     "summary.read": _ALL,
+    "monitoring.read": _ALL,
+    "monitoring.write": frozenset({"admin", "clinical_lead"}),
 }
 
 #: What each permission lets one do, for messages and documentation.
@@ -51,6 +53,8 @@ PERMISSION_DESCRIPTIONS: dict[str, str] = {
     "runs.read": "read validation, equity and monitoring runs",
     "runs.write": "start validation, equity and monitoring runs",
     "summary.read": "read dashboards and summaries",
+    "monitoring.read": "read monitoring rules, charts and alerts",
+    "monitoring.write": "add monitoring rules, run monitoring and acknowledge or resolve alerts",
 }
 
 
@@ -117,7 +121,7 @@ def permissions_of(role: str) -> frozenset[str]:
     Examples
     --------
     >>> sorted(permissions_of("auditor"))
-    ['audit.read', 'registry.read', 'runs.read', 'summary.read']
+    ['audit.read', 'monitoring.read', 'registry.read', 'runs.read', 'summary.read']
 
     """
     if role not in ROLES:

@@ -13,7 +13,8 @@ from radassure.db import AITool, ToolVersion, session_scope
 from radassure.db.models import Run, utcnow
 from radassure.errors import NotFoundError
 from radassure.reports.contours import render_contour_report
-from radassure.services.runs import RunInfo, get_run, run_info
+from radassure.services._access import Actor, require
+from radassure.services.runs import RunInfo, audit_run, get_run, run_info
 from radassure.services.store import Store
 
 if TYPE_CHECKING:
@@ -44,9 +45,14 @@ def save_contour_run(
     *,
     tool: str,
     version: str,
-    actor: str | None = None,
+    actor: Actor,
+    address: str | None = None,
 ) -> RunInfo:
-    """Save a contour QA run (kind ``"contours"``) with its report for a registered version."""
+    """Save a contour QA run (kind ``"contours"``) with its report for a registered version.
+
+    Needs ``runs.write``; audited as ``run.created`` in the same transaction.
+    """
+    require(actor, "runs.write")
     with session_scope(store.engine) as s:
         tool_row = s.scalar(select(AITool).where(AITool.name == tool))
         if tool_row is None:
@@ -71,17 +77,18 @@ def save_contour_run(
             n_rows=sum(len(c.structures) for c in comparisons),
             results=data,
             created_at=utcnow(),
-            created_by=actor,
+            created_by=actor.name,
             radassure_version=__version__,
         )
         s.add(run)
         s.flush()
+        audit_run(s, actor, run, tool=tool, version=version, address=address)
         meta = {
             "id": run.id,
             "tool": tool,
             "version": version,
             "created_at": run.created_at.isoformat(),
-            "created_by": actor,
+            "created_by": actor.name,
             "data_fingerprint": run.data_fingerprint,
             "radassure_version": __version__,
         }

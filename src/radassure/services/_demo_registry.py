@@ -1,9 +1,9 @@
 """Register the demo department's sites, tools, versions, claims and status histories.
 
 Everything goes through :mod:`radassure.services.registry`, the same path the
-CLI and API take. The registry stamps history rows with the current time; the
-demo then moves those stamps to fixed dates (see :func:`register`) so that the
-department's story, and every byte of its tables, is the same on every build.
+CLI and API take, audited as they are; the demo passes its story's fixed dates
+as ``at`` so that the department's story, and every byte of its tables, is the
+same on every build.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
-
-from radassure.db import AITool, Site, ToolStatusChange, ToolVersion, session_scope
+from radassure.services._access import system_actor
 from radassure.services._demo_model import (
     CXR_FINDINGS,
     CXR_THRESHOLD,
@@ -33,6 +31,8 @@ __all__ = ["TOOLS", "register"]
 
 _SITES_CREATED = dt.datetime(2024, 1, 8, 9, 0)
 _GOVERNANCE = "AI governance group"
+#: Who registers the sites, versions and claims (the demo's builder).
+_ACTOR = "radassure demo"
 
 
 @dataclass(frozen=True)
@@ -273,55 +273,34 @@ TOOLS: tuple[_Tool, ...] = (
 
 
 def register(store: Store) -> None:
-    """Register the demo's sites and tools with versions, claims and status histories."""
+    """Register the demo's sites and tools with versions, claims and status histories.
+
+    Each change is made by a system actor named after the person in the story,
+    at the story's own fixed time (``at``), so the history, the audit trail's
+    registry events and every byte of the registry tables are the same on
+    every build.
+    """
+    setup = system_actor(_ACTOR)
     for code, name in SITES.items():
-        add_site(store, code, name)
+        add_site(store, code, name, actor=setup, at=_SITES_CREATED)
     for tool in TOOLS:
-        first_status, _, first_actor, _ = tool.history[0]
-        add_tool(store, **tool.fields, status=first_status, actor=first_actor)
+        name = tool.fields["name"]
+        first_status, registered, first_actor, _ = tool.history[0]
+        add_tool(store, **tool.fields, status=first_status, actor=system_actor(first_actor),
+                 at=registered)  # fmt: skip
         for v in tool.versions:
+            created = dt.datetime.combine(v.deployment_date, dt.time(9)) - dt.timedelta(days=14)
             add_version(
                 store,
-                tool.fields["name"],
+                name,
                 v.version,
+                actor=setup,
                 deployment_date=v.deployment_date,
                 operating_threshold=v.threshold,
                 notes=v.notes,
+                at=created,
             )
             for claim in v.claims:
-                add_claim(store, tool.fields["name"], v.version, claim)
-        for status, _, actor, reason in tool.history[1:]:
-            _set_status(store, tool.fields["name"], status, actor=actor, reason=reason)
-    _backdate(store)
-
-
-def _backdate(store: Store) -> None:
-    # The registry services stamp rows with the current time and (today) take no
-    # time argument; a demo set in 2024-2025 needs its own dates, and fixed ones,
-    # so that two builds are identical. Rewrite the stamps in one transaction.
-    with session_scope(store.engine) as s:
-        s.execute(update(Site).values(created_at=_SITES_CREATED))
-        for tool in TOOLS:
-            name = tool.fields["name"]
-            tool_id = s.scalar(select(AITool.id).where(AITool.name == name))
-            s.execute(
-                update(AITool).where(AITool.id == tool_id).values(created_at=tool.history[0][1])
-            )
-            for v in tool.versions:
-                created = dt.datetime.combine(v.deployment_date, dt.time(9)) - dt.timedelta(days=14)
-                s.execute(
-                    update(ToolVersion)
-                    .where(ToolVersion.tool_id == tool_id, ToolVersion.version == v.version)
-                    .values(created_at=created)
-                )
-            ids = s.scalars(
-                select(ToolStatusChange.id)
-                .where(ToolStatusChange.tool_id == tool_id)
-                .order_by(ToolStatusChange.id)
-            ).all()
-            for change_id, (_, when, _, _) in zip(ids, tool.history, strict=True):
-                s.execute(
-                    update(ToolStatusChange)
-                    .where(ToolStatusChange.id == change_id)
-                    .values(changed_at=when)
-                )
+                add_claim(store, name, v.version, claim, actor=setup, at=created)
+        for status, when, actor, reason in tool.history[1:]:
+            _set_status(store, name, status, actor=system_actor(actor), reason=reason, at=when)

@@ -29,6 +29,7 @@ from radassure.errors import ConfigurationError, ConflictError, DatabaseError
 from radassure.services._access import system_actor
 from radassure.services._demo_generate import generate
 from radassure.services._demo_model import PLANTED_TRUTHS, SITES, PlantedTruths
+from radassure.services._demo_monitoring import add_demo_rule
 from radassure.services._demo_registry import TOOLS, register
 from radassure.services._demo_tools import Table
 from radassure.services._users import add_user
@@ -270,7 +271,8 @@ def build_demo(
             _write_csv(path, table)
             rows = len(next(iter(table.values())))
             say(f"Ingesting {path.name} ({rows:,} rows)")
-            counts[kind] = ingest_csv(store, kind, path, actor=_ACTOR).inserted
+            counts[kind] = ingest_csv(store, kind, path, actor=system_actor(_ACTOR)).inserted
+        add_demo_rule(store)  # ThoraxGuard pneumothorax monitoring (docs/demo.md, truth 1)
         # The web app needs a user: a demo admin with a fresh random password (never a
         # fixed one, even in a demo that may end up on a network).
         password = secrets.token_urlsafe(12)

@@ -20,6 +20,7 @@ from typing import Any
 from radassure.db import session_scope
 from radassure.errors import NotFoundError
 from radassure.reports.equity import render_equity_report
+from radassure.services._access import Actor, require
 from radassure.services._equity_analysis import (
     ATTRIBUTES,
     DEFAULT_ATTRIBUTES,
@@ -75,7 +76,8 @@ def run_equity(
     correction: str = "holm",
     alpha: float = 0.05,
     level: float = 0.95,
-    actor: str | None = None,
+    actor: Actor,
+    address: str | None = None,
 ) -> RunInfo:
     """Check a tool version for worse performance in patient groups; save the run.
 
@@ -102,8 +104,10 @@ def run_equity(
         Significance level after the correction.
     level : float, default 0.95
         Confidence level of every interval.
-    actor : str, optional
-        Who ran it.
+    actor : Actor
+        Who runs it: needs ``runs.write``; named in the run and the audit trail.
+    address : str, optional
+        Client address or channel, for the audit trail.
 
     Returns
     -------
@@ -126,6 +130,7 @@ def run_equity(
     >>> # see tests/integration/test_equity.py for full runs
 
     """
+    require(actor, "runs.write")  # refuse before any work
     names = parse_attributes(attributes)
     if date_from is not None and date_to is not None and date_from > date_to:
         raise EquityInputError(
@@ -204,5 +209,6 @@ def run_equity(
         n_rows=len(rows),
         results=results,
         actor=actor,
+        address=address,
         render=render_equity_report,
     )

@@ -21,6 +21,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ from radassure.ingest import (
     validate_results,
     validate_studies,
 )
+from radassure.services._access import Actor, require
+from radassure.services.audit import record
 from radassure.services.store import Store
 
 __all__ = ["ON_CONFLICT", "IngestSummary", "ProgressFn", "ingest_csv", "ingest_records"]
@@ -693,7 +696,8 @@ def _ingest(
     fingerprint: Callable[[], str],
     on_conflict: str,
     create_sites: bool,
-    actor: str | None,
+    actor: Actor,
+    address: str | None,
     row_label: str,
     progress: Callable[[int], None] | None,
 ) -> IngestSummary:
@@ -714,6 +718,7 @@ def _ingest(
             on_conflict=on_conflict,
             create_sites=create_sites,
             actor=actor,
+            address=address,
             row_label=row_label,
             progress=progress,
             started=started,
@@ -741,7 +746,8 @@ def _ingest_in_transaction(
     write: Callable[[_Run, Any], None],
     on_conflict: str,
     create_sites: bool,
-    actor: str | None,
+    actor: Actor,
+    address: str | None,
     row_label: str,
     progress: Callable[[int], None] | None,
     started: float,
@@ -811,17 +817,43 @@ def _ingest_in_transaction(
                     sites_created=tuple(run.sites_created),
                     seconds=round(time.perf_counter() - started, 3),
                 )
-                conn.execute(insert(IngestLog).values(
+                logged = conn.execute(insert(IngestLog).values(
                     kind=kind, source_name=source[:500], sha256=summary.sha256,
                     rows_total=run.rows, rows_inserted=run.inserted,
                     rows_unchanged=run.unchanged, rows_updated=run.updated,
-                    started_at=run.now, finished_at=utcnow(), actor=actor,
+                    started_at=run.now, finished_at=utcnow(), actor=actor.name[:200],
                 ))  # fmt: skip
+                # Last, so the audit chain's lock is held only for the commit. Counts and
+                # the fingerprint only: never a row's values (they hold identifiers).
+                after = {k: v for k, v in summary.to_dict().items() if k != "seconds"}
+                (log_id,) = logged.inserted_primary_key or (None,)
+                record(conn, actor, "ingest.accepted", "ingest_log", log_id, after=after,
+                       address=address)  # fmt: skip
         finally:
             if sqlite:
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
                 conn.commit()
     return summary
+
+
+@contextmanager
+def _rejections_audited(
+    store: Store, actor: Actor, kind: str, source: str, address: str | None
+) -> Iterator[None]:
+    """Record a refused ingestion (who tried to load what) after its rollback.
+
+    Only the kind, the file name, the number of problems and the columns at
+    fault are kept: a problem's text may quote a raw value, an identifier.
+    """
+    try:
+        yield
+    except DataValidationError as exc:
+        columns = sorted({p.column for p in exc.problems if p.column})[:50]
+        after = {"kind": kind, "source": source[:500], "problems": len(exc.problems),
+                 "truncated": exc.truncated, "columns": columns}  # fmt: skip
+        with store.engine.begin() as conn:
+            record(conn, actor, "ingest.rejected", "ingest", None, after=after, address=address)
+        raise
 
 
 def ingest_csv(
@@ -833,7 +865,8 @@ def ingest_csv(
     delimiter: str = ",",
     on_conflict: str = "error",
     create_sites: bool = False,
-    actor: str | None = None,
+    actor: Actor,
+    address: str | None = None,
     progress: ProgressFn | None = None,
 ) -> IngestSummary:
     """Ingest a CSV file of ``kind`` (studies, results or references), all or nothing.
@@ -854,8 +887,12 @@ def ingest_csv(
         What to do with a row whose key is stored with different values.
     create_sites : bool
         Register unknown site codes instead of rejecting the file (studies only).
-    actor : str, optional
-        Who ingested (for the ingestion log).
+    actor : Actor
+        Who ingests: needs ``ingest``; named in the ingestion log and the
+        audit trail (one ``ingest.accepted`` event per accepted file, in its
+        transaction; a rejected file leaves an ``ingest.rejected`` event).
+    address : str, optional
+        Client address or channel, for the audit trail.
     progress : callable, optional
         Called after each batch with (bytes done, bytes total, rows done).
 
@@ -870,13 +907,32 @@ def ingest_csv(
         nothing of the file is written.
 
     """
-    src = CsvSource(
-        path,
-        kind,
-        mapping=mapping,
-        delimiter=delimiter,
-        batch_rows=store.settings.ingest_batch_rows,
-    )
+    require(actor, "ingest")
+    with _rejections_audited(store, actor, kind, Path(path).name, address):
+        src = CsvSource(
+            path,
+            kind,
+            mapping=mapping,
+            delimiter=delimiter,
+            batch_rows=store.settings.ingest_batch_rows,
+        )
+        return _ingest_csv(
+            store, kind, src, on_conflict=on_conflict, create_sites=create_sites, actor=actor,
+            address=address, progress=progress,
+        )  # fmt: skip
+
+
+def _ingest_csv(
+    store: Store,
+    kind: str,
+    src: CsvSource,
+    *,
+    on_conflict: str,
+    create_sites: bool,
+    actor: Actor,
+    address: str | None,
+    progress: ProgressFn | None,
+) -> IngestSummary:
 
     def header() -> Header:
         assert src.header is not None  # set before the first batch is yielded
@@ -896,6 +952,7 @@ def ingest_csv(
         on_conflict=on_conflict,
         create_sites=create_sites,
         actor=actor,
+        address=address,
         row_label="row",
         progress=report,
     )
@@ -921,13 +978,34 @@ def ingest_records(
     source: str = "request",
     on_conflict: str = "error",
     create_sites: bool = False,
-    actor: str | None = None,
+    actor: Actor,
+    address: str | None = None,
 ) -> IngestSummary:
     """Ingest JSON-style records with the same contract and checks as CSV files.
 
     Each record is a mapping from contract column name to value. Problems are
-    reported by 0-based record index.
+    reported by 0-based record index. Needs ``ingest``; audited like
+    :func:`ingest_csv`.
     """
+    require(actor, "ingest")
+    with _rejections_audited(store, actor, kind, source, address):
+        return _ingest_records(
+            store, kind, records, source=source, on_conflict=on_conflict,
+            create_sites=create_sites, actor=actor, address=address,
+        )  # fmt: skip
+
+
+def _ingest_records(
+    store: Store,
+    kind: str,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    source: str,
+    on_conflict: str,
+    create_sites: bool,
+    actor: Actor,
+    address: str | None,
+) -> IngestSummary:
     if not records:
         raise DataValidationError(
             [
@@ -1000,6 +1078,7 @@ def ingest_records(
         on_conflict=on_conflict,
         create_sites=create_sites,
         actor=actor,
+        address=address,
         row_label="record",
         progress=None,
     )

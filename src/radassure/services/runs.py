@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import Session, defer
 
 from radassure import __version__
 from radassure.db import AITool, ToolVersion, session_scope
 from radassure.db.models import Run, utcnow
 from radassure.errors import NotFoundError
+from radassure.services._access import Actor, require
+from radassure.services.audit import record
 from radassure.services.store import Store
 
-__all__ = ["RunInfo", "get_run", "list_runs", "run_info", "save_run"]
+__all__ = ["MAX_ID", "RunInfo", "audit_run", "get_run", "list_runs", "run_info", "save_run"]
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,15 @@ def run_info(run: Run, tool: str, version: str | None, *, full: bool) -> RunInfo
     )
 
 
+#: Largest id the store can hold (INTEGER columns on PostgreSQL are 32-bit).
+MAX_ID = 2**31 - 1
+
+
 def get_run(store: Store, run_id: int) -> RunInfo:
     """Return one saved run with its results and report."""
+    if not 1 <= run_id <= MAX_ID:
+        # An id no row can have would make the driver overflow (a 500), not miss.
+        raise NotFoundError(f"There is no run {run_id}; run ids are whole numbers from 1.")
     with session_scope(store.engine) as s:
         found = s.execute(
             select(Run, AITool.name, ToolVersion.version)
@@ -119,6 +128,27 @@ def list_runs(store: Store, tool: str, *, limit: int = 20) -> list[RunInfo]:
         return [run_info(run, tool, version, full=False) for run, version in found]
 
 
+def audit_run(
+    s: Session, actor: Actor, run: Run, *, tool: str, version: str | None, address: str | None
+) -> int:
+    """Write the ``run.created`` audit event of a new run in its transaction.
+
+    The event keeps what identifies the analysis (kind, tool, version,
+    parameters, data fingerprint, rows), not its results: the run row is never
+    changed afterwards, and the fingerprint ties the two together.
+    """
+    after = {
+        "kind": run.kind,
+        "tool": tool,
+        "version": version,
+        "parameters": run.parameters,
+        "data_fingerprint": run.data_fingerprint,
+        "n_rows": run.n_rows,
+    }
+    return record(s, actor, "run.created", "run", run.id, after=after, address=address,
+                  now=run.created_at)  # fmt: skip
+
+
 def save_run(
     store: Store,
     *,
@@ -131,14 +161,17 @@ def save_run(
     fingerprint: str,
     n_rows: int,
     results: dict[str, Any],
-    actor: str | None,
+    actor: Actor,
     render: Callable[[dict[str, Any]], str],
+    address: str | None = None,
 ) -> RunInfo:
     """Store an analysis as a Run, with its report rendered from the saved record.
 
-    The report shows the run's own id, time and fingerprint, so it is rendered
-    after the row exists, in the same transaction.
+    Needs ``runs.write``. The report shows the run's own id, time and
+    fingerprint, so it is rendered after the row exists, in the same
+    transaction as the row and its audit event (``run.created``).
     """
+    require(actor, "runs.write")
     with session_scope(store.engine) as s:
         run = Run(
             kind=kind,
@@ -149,15 +182,16 @@ def save_run(
             n_rows=n_rows,
             results=results,
             created_at=utcnow(),
-            created_by=actor,
+            created_by=actor.name,
             radassure_version=__version__,
         )
         s.add(run)
         s.flush()
+        audit_run(s, actor, run, tool=tool, version=version, address=address)
         meta = {
             "id": run.id,
             "created_at": run.created_at.isoformat(),
-            "created_by": actor,
+            "created_by": actor.name,
             "data_fingerprint": fingerprint,
             "radassure_version": __version__,
         }

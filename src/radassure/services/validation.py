@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from radassure.db import AIResult, AITool, Site, Study, ToolVersion, session_scope
 from radassure.errors import NotFoundError
 from radassure.reports.validation import render_validation_report
+from radassure.services._access import Actor, require
 from radassure.services._equity_analysis import equity_section
 from radassure.services._validation_classify import binary_analysis
 from radassure.services._validation_common import ClaimRow, methods_used
@@ -38,6 +39,10 @@ from radassure.services.store import Store
 __all__ = ["run_validation"]
 
 
+#: Narrowest CI half-width the sample-size statements are worked out for.
+MIN_HALF_WIDTH = 0.001
+
+
 def _check_parameters(
     *,
     margin: float,
@@ -49,9 +54,14 @@ def _check_parameters(
 ) -> None:
     if not (isinstance(margin, int | float) and math.isfinite(margin) and margin >= 0):
         raise ValueError(f"margin must be zero or a positive number (got {margin!r}), e.g. 0.05.")
-    for name, value in (("level", level), ("half_width", half_width)):
-        if not (isinstance(value, int | float) and 0 < value < 1):
-            raise ValueError(f"{name} must lie strictly between 0 and 1 (got {value!r}).")
+    if not (isinstance(level, int | float) and 0 < level < 1):
+        raise ValueError(f"level must lie strictly between 0 and 1 (got {level!r}).")
+    # Below 0.001 the sample sizes run to billions of cases (and the search for
+    # them overflows): no department could collect them, so refuse plainly.
+    if not (isinstance(half_width, int | float) and MIN_HALF_WIDTH <= half_width < 1):
+        raise ValueError(
+            f"half_width must be from {MIN_HALF_WIDTH} to below 1 (got {half_width!r}), e.g. 0.05."
+        )
     if not (isinstance(max_distance, int | float) and 0 < max_distance < math.inf):
         raise ValueError(f"max_distance must be a positive distance (got {max_distance!r}).")
     if date_from is not None and date_to is not None and date_from > date_to:
@@ -193,7 +203,8 @@ def run_validation(
     level: float = 0.95,
     half_width: float = 0.05,
     max_distance: float = 50.0,
-    actor: str | None = None,
+    actor: Actor,
+    address: str | None = None,
 ) -> RunInfo:
     """Validate a tool version on the store's data and save the run with its report.
 
@@ -218,8 +229,10 @@ def run_validation(
         Wanted CI half-width for the sample-adequacy statements.
     max_distance : float, default 50
         Detection tools: how far (coordinate units) a mark may lie from a true site.
-    actor : str, optional
-        Who ran it.
+    actor : Actor
+        Who runs it: needs ``runs.write``; named in the run and the audit trail.
+    address : str, optional
+        Client address or channel, for the audit trail.
 
     Returns
     -------
@@ -239,6 +252,7 @@ def run_validation(
     >>> # see tests/integration/test_validation.py for full runs
 
     """
+    require(actor, "runs.write")  # refuse before any work
     _check_parameters(
         margin=margin,
         level=level,
@@ -348,5 +362,6 @@ def run_validation(
         n_rows=len(rows),
         results=results,
         actor=actor,
+        address=address,
         render=render_validation_report,
     )

@@ -320,8 +320,10 @@ ORDER_FREE = [m for m in REGISTRY if not m.order_dependent]
 def test_registry_covers_every_public_classification_metric():
     # Any public function taking (y_true, <calls or scores>, ...) must be registered.
     second = {"y_pred", "y_score", "y_prob", "score_a"}
+    # Takes baseline calls to design a monitor; returns a design, not a metric value.
+    not_metrics = {"design_surveillance"}
     public = set()
-    for name in core.__all__:
+    for name in sorted(set(core.__all__) - not_metrics):
         obj = getattr(core, name)
         if inspect.isfunction(obj):
             params = list(inspect.signature(obj).parameters)

@@ -1,0 +1,97 @@
+"""On the demo department, monitoring finds the planted drop at NWG in time, and nothing before.
+
+Planted truth 1 (docs/demo.md): ThoraxGuard's pneumothorax sensitivity falls on
+the NWG Kestrel scanner from 2025-08-01. The demo's rule (baseline January to
+June, charted from July, by site and scanner) must raise a label-based alarm
+naming the NWG scanner after the upgrade, and no label-based alarm before it.
+The issue's two-week target is not met (measured: 32 days, 2025-09-02, with the
+change point estimated at 2025-08-01); the strict xfail below keeps that
+visible and fails once it is met. One default demo build is shared by the
+module's tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from radassure.config import Settings
+from radassure.services import Store, build_demo, monitoring, open_store
+from radassure.services.auth import system_actor
+
+UPGRADE = dt.date(2025, 8, 1)
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Store, monitoring.MonitorSummary]]:
+    home: Path = tmp_path_factory.mktemp("demo-monitoring")
+    build_demo(Settings(home=home))
+    store = open_store(Settings(home=home))
+    try:
+        summary = monitoring.run_monitor(store, system_actor("test"), now=dt.datetime(2026, 6, 1))
+        yield store, summary
+    finally:
+        store.dispose()
+
+
+def test_demo_has_the_thoraxguard_rule(demo: tuple[Store, monitoring.MonitorSummary]) -> None:
+    store, _ = demo
+    (rule,) = monitoring.list_rules(store, system_actor("test"), tool="ThoraxGuard")
+    assert (rule.version, rule.finding) == ("3.2.0", "pneumothorax")
+    assert rule.attributes == ("site", "scanner")
+    assert rule.baseline_end is not None and rule.baseline_end < UPGRADE
+    assert rule.last_day is not None and rule.last_day >= dt.date(2025, 12, 1)
+
+
+def _nwg(summary: monitoring.MonitorSummary) -> list[monitoring.AlertInfo]:
+    return [
+        a
+        for a in summary.new_alerts
+        if a.kind == "label-based"
+        and (
+            (a.attribute, a.subgroup) == ("site", "NWG")
+            or str(a.subgroup).startswith("NWG Kestrel")
+        )
+    ]
+
+
+def test_alarm_names_nwg_after_the_upgrade_and_none_before(
+    demo: tuple[Store, monitoring.MonitorSummary],
+) -> None:
+    _, summary = demo
+    label = [a for a in summary.new_alerts if a.kind == "label-based"]
+    described = [(a.key, a.day.isoformat(), str(a.change_day)) for a in label]
+    assert not [a for a in label if a.day < UPGRADE], described
+    first = min(_nwg(summary), key=lambda a: a.day)
+    # Measured on the default build: 2025-09-02, change estimated at 2025-08-01.
+    assert first.day <= UPGRADE + dt.timedelta(days=35), described
+    assert first.change_day is not None
+    assert abs((first.change_day - UPGRADE).days) <= 3, described
+    assert "NWG" in first.message
+    # No sensitivity alarm where nothing changed: SBC's scanners, NWG's Aster unit. (With
+    # one false alarm a year, a chance alarm on some chart over the six monitored months
+    # is expected about 40% of the time: the default build has one, false positives at SBC
+    # on 2025-12-30, so only the misses charts are held to this.)
+    unchanged = [
+        a
+        for a in label
+        if a.outcome == "misses" and str(a.subgroup).startswith(("SBC", "NWG Aster"))
+    ]
+    assert not unchanged, described
+
+
+@pytest.mark.xfail(
+    reason="issue 7 target: alarm within 14 days of the upgrade; measured 32 days (2025-09-02) "
+    "at one false alarm a year: ~1.5 positives a day on the NWG scanner are too few",
+    strict=True,
+)
+def test_alarm_within_two_weeks(demo: tuple[Store, monitoring.MonitorSummary]) -> None:
+    _, summary = demo
+    first = min(_nwg(summary), key=lambda a: a.day)
+    assert first.day <= UPGRADE + dt.timedelta(days=14)
