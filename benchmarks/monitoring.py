@@ -173,8 +173,13 @@ def benchmark(
     seed: int,
     *,
     year: bool = False,
-) -> list[str]:
-    """Run every monitor x volume; return markdown table lines."""
+) -> dict[int, float]:
+    """Run every monitor x volume; print markdown table lines.
+
+    Returns the first monitor's (the default's) P(false alarm within 60 days) per
+    volume: the rate the peers' re-set band is matched to.
+    """
+    fa60: dict[int, float] = {}
     head = (
         "| monitor | studies/day | ARL0 days (cases) | P(FA<=60d) | S1 median / mean delay, "
         "P60 | S3 median / mean, P60 (right group) | S4 median / mean, P60 (right group) | "
@@ -193,6 +198,7 @@ def benchmark(
                 "S0", spec, volume=volume, n_streams=n_s0, days=horizon, seed=seed
             )
             s0 = summarise_s0(s0_run, volume)
+            fa60.setdefault(volume, s0["fa60"])
             res = {}
             for k, sc in enumerate(("S1", "S2", "S3", "S4")):
                 run, _, _ = run_streams(
@@ -212,32 +218,52 @@ def benchmark(
             )
             lines.append(line)
             print(line, f"  [{time.perf_counter() - t0:.0f} s]", flush=True)
-    return lines
+    return fa60
 
 
-def peer_table(volumes: list[int], *, n_streams: int, seed: int) -> list[str]:
+def peer_table(
+    volumes: list[int],
+    *,
+    n_streams: int,
+    seed: int,
+    target_fa60: dict[int, float],
+    n_calibration: int,
+    workers: int,
+) -> list[str]:
     """The peers' rows on per-case streams of ``simulate_stream`` (needs .venv-monitor).
 
     Each peer's own default alert rule is used as is; every alert day counts as an
-    alarm (the peers have no reset), so ARL0 is monitored days over alert days.
+    alarm (the peers have no reset), so ARL0 is monitored days over alert days. NannyML's
+    realized recall runs a second time with its lower band re-set, on separate S0
+    calibration streams, to radassure's P(false alarm within 60 days) measured in this
+    same run (``target_fa60``), so the delays compare at one false-alarm rate.
     """
-    from _monitoring_peers import run_peers  # only here: nannyml/evidently
-    from _monitoring_sim import simulate_stream
+    from _monitoring_peers_runs import peer_alarm_days  # only here: nannyml/evidently
 
     lines = []
     for volume in volumes:
-        runs: dict[str, dict[str, StreamRun]] = {}
-        for k, sc in enumerate(("S0", "S1", "S2", "S3", "S4")):
-            for i in range(n_streams):
-                baseline, monitored, threshold = simulate_stream(
-                    sc, volume=volume, seed=seed * 1000 + 100 * k + i
-                )
-                for name, res in run_peers(baseline, monitored, threshold).items():
-                    run = runs.setdefault(name, {}).setdefault(sc, StreamRun([], [], 120))
-                    days_ = [int(d) for d in np.flatnonzero(np.asarray(res.alerts, bool))]
-                    run.alarm_days.append(days_)
-                    run.alarm_keys.append([name] * len(days_))
-        for name, by_sc in runs.items():
+        t0 = time.perf_counter()
+        alarms, info = peer_alarm_days(
+            volume=volume,
+            n_s0=n_streams,
+            n_change=n_streams,
+            seed=seed,
+            target_fa60=target_fa60[volume],
+            n_calibration=n_calibration,
+            workers=workers,
+        )
+        print(
+            f"peers at {volume}/day: re-set band {info['band']:.3f} (P(FA<=60d) "
+            f"{info['band_fa60']:.3f} on {n_calibration} calibration streams, target "
+            f"{target_fa60[volume]:.3f}); {info['seconds_per_stream']:.1f} s per stream; "
+            f"{time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
+        for name in alarms["S0"]:
+            by_sc = {
+                sc: StreamRun(days_, [[name] * len(d) for d in days_], 120)
+                for sc, days_ in ((sc, alarms[sc][name]) for sc in alarms)
+            }
             s0 = summarise_s0(by_sc["S0"], volume)
             res_ = {sc: summarise_change(by_sc[sc], None) for sc in ("S1", "S2", "S3", "S4")}
 
@@ -269,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--streams", type=int, default=None, help="S0 streams (default 1000)")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--peer-streams", type=int, default=100, help="streams per scenario")
+    parser.add_argument(
+        "--peer-calibration", type=int, default=200, help="S0 streams that set the re-set band"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="processes for the peers")
     args = parser.parse_args(argv)
     if args.verify:
         verify()
@@ -281,9 +311,16 @@ def main(argv: list[str] | None = None) -> int:
     n_change = max(100, n_s0 // 2) if args.quick else max(500, n_s0 // 2)
     monitors = args.monitors or list(MONITORS)
     print(f"streams: S0 {n_s0}, S1-S4 {n_change} each; volumes {volumes}", flush=True)
-    benchmark(monitors, volumes, n_s0, n_change, args.seed, year=args.year)
+    fa60 = benchmark(monitors, volumes, n_s0, n_change, args.seed, year=args.year)
     if args.peers:
-        peer_table(volumes, n_streams=args.peer_streams, seed=args.seed)
+        peer_table(
+            volumes,
+            n_streams=args.peer_streams,
+            seed=args.seed,
+            target_fa60=fa60,
+            n_calibration=args.peer_calibration,
+            workers=args.workers,
+        )
     return 0
 
 

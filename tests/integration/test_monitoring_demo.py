@@ -95,3 +95,20 @@ def test_alarm_within_two_weeks(demo: tuple[Store, monitoring.MonitorSummary]) -
     _, summary = demo
     first = min(_nwg(summary), key=lambda a: a.day)
     assert first.day <= UPGRADE + dt.timedelta(days=14)
+
+
+def test_early_warnings_are_few_and_name_the_upgrade(
+    demo: tuple[Store, monitoring.MonitorSummary],
+) -> None:
+    _, summary = demo
+    early = [a for a in summary.new_alerts if a.kind == "early-warning"]
+    described = [(a.key, a.day.isoformat()) for a in early]
+    # The software version change is context worth a look: flagged once, within a week.
+    software = [a for a in early if a.key == "ew:metadata:software_version"]
+    assert len(software) == 1, described
+    assert UPGRADE <= software[0].day <= UPGRADE + dt.timedelta(days=7), described
+    # Volume follows the week: with weekday baselines and the measured overdispersion,
+    # two sites over six monitored months at one false alarm a year each should give
+    # about one alarm, not one every quiet Saturday.
+    volume = [a for a in early if a.key.startswith("ew:volume")]
+    assert len(volume) <= 4, described

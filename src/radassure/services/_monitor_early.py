@@ -60,13 +60,21 @@ def _checks(
     per_site: dict[str, int] = {}
     for r in rows.rows if rows is not None else []:
         per_site[str(r["site"])] = per_site.get(str(r["site"]), 0) + 1
-    for site, mean in sorted((base.get("per_site_daily") or {}).items()):
+    for site, flat_mean in sorted((base.get("per_site_daily") or {}).items()):
         count = per_site.get(site, 0)
         if count:
             last_seen[site] = day.isoformat()
+        # Rules made before weekday baselines were kept fall back to the flat mean.
+        by_weekday = (base.get("per_site_weekday") or {}).get(site)
+        mean = by_weekday[day.weekday()] if by_weekday else flat_mean
         if not mean or mean <= 0:
             continue
-        chart = drift.volume_chart([count], baseline_mean=float(mean), arl0_days=ARL0_DAYS)
+        chart = drift.volume_chart(
+            [count],
+            baseline_mean=float(mean),
+            arl0_days=ARL0_DAYS,
+            dispersion=float((base.get("per_site_dispersion") or {}).get(site, 1.0)),
+        )
         low, high = chart.lower_limit[0], chart.upper_limit[0]
         flagged = chart.alarm_index is not None
         since = last_seen.get(site)
@@ -184,7 +192,10 @@ def _write_day(
                     message=f"{rule.tool} {rule.version}: {c['message']} (early warning)",
                 )
                 ids.append(alert.id)
-        state["flagged"] = sorted(c["key"] for c in checks if c["flagged"])
+        # A weekly check is not run on the other six days: it keeps flagging (and so
+        # raises no new alert) until a run of it stops flagging.
+        checked = {c["key"] for c in checks}
+        state["flagged"] = sorted((was - checked) | {c["key"] for c in checks if c["flagged"]})
         st.early_state = state
         st.early_day = day
         s.flush()

@@ -88,6 +88,7 @@ def _summary(days: dict[dt.date, DayRows], start: dt.date, end: dt.date) -> dict
                 tn += (not label) and (not rows.call[i])
     n = sum(len(r) for r in days.values())
     grid = np.linspace(0, 1, _QUANTILES)
+    weekday, dispersion = _volume_pattern(days, start, end)
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
@@ -101,10 +102,46 @@ def _summary(days: dict[dt.date, DayRows], start: dt.date, end: dt.date) -> dict
         "discordance": disagreed / reviewed if reviewed else None,
         "reviews": reviewed,
         "per_site_daily": {k: v / n_days for k, v in sorted(per_site.items())},
+        "per_site_weekday": weekday,
+        "per_site_dispersion": dispersion,
         "metadata": {k: dict(sorted(c.items())) for k, c in sorted(meta.items())},
         "score_quantiles": np.quantile(scores, grid).tolist() if scores else [],
         "score_median": statistics.median(scores) if scores else None,
     }
+
+
+def _volume_pattern(
+    days: dict[dt.date, DayRows], start: dt.date, end: dt.date
+) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Mean results per site and weekday, and the day-to-day overdispersion left.
+
+    Imaging volume follows the week (weekends and lists are quieter) and varies more
+    than a Poisson count, so a flat Poisson chart alarms every quiet Saturday. The
+    dispersion is the variance-to-mean ratio of daily counts around their weekday
+    means (at least 1), which the volume chart takes as a negative binomial.
+    """
+    calendar = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    counts: dict[str, Counter[dt.date]] = defaultdict(Counter)
+    for day, rows in days.items():
+        for row in rows.rows:
+            counts[str(row["site"])][day] += 1
+    weekday: dict[str, list[float]] = {}
+    dispersion: dict[str, float] = {}
+    for site, by_day in sorted(counts.items()):
+        sums, ns = [0.0] * 7, [0] * 7
+        for day in calendar:
+            sums[day.weekday()] += by_day.get(day, 0)
+            ns[day.weekday()] += 1
+        means = [sums[w] / ns[w] if ns[w] else 0.0 for w in range(7)]
+        weekday[site] = means
+        ratios = [
+            (by_day.get(day, 0) - means[day.weekday()]) ** 2 / means[day.weekday()]
+            for day in calendar
+            if means[day.weekday()] > 0
+        ]
+        dof = max(len(ratios) - 7, 1)
+        dispersion[site] = max(1.0, sum(ratios) / dof) if ratios else 1.0
+    return weekday, dispersion
 
 
 def _labelled_arrays(
