@@ -76,7 +76,11 @@ def build_monitoring_router(
             site_label=site_label(services.list_sites(store)),
             tool=tool,
             view=view,
-            label_figures=[f for f in figs if f.label_based],
+            # Charts that alarmed first, then sensitivity (misses) before false positives.
+            label_figures=sorted(
+                (f for f in figs if f.label_based),
+                key=lambda f: (-f.alarms, "false positives" in f.title),
+            ),
             early_figures=[f for f in figs if not f.label_based],
             can_act=actor.can("monitoring.write"),
             can_suspend=actor.can("registry.write"),
