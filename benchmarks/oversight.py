@@ -153,7 +153,7 @@ def _http_loop(
         return response
 
     for i in range(n):
-        if "/oversight/{tool:path}/{version}" in routes:
+        if "page" in routes:
             timed_call("page", lambda: client.get(page_url))
         body = timed_call("queue", lambda: client.get(queue_url, params={"limit": 1})).json()
         item = body["items"][0]
@@ -207,9 +207,13 @@ def main() -> None:
         from fastapi.testclient import TestClient
 
         with TestClient(timed, headers={"Authorization": f"Bearer {token}"}) as client:
-            routes = {getattr(r, "path", "") for r in client.app.app.routes}  # type: ignore[attr-defined]
-            http = "/api/oversight/{tool:path}/{version}/queue" in routes
+            # The OpenAPI document lists the JSON routes (FastAPI nests included routers,
+            # so app.routes is not flat); the page is probed with one request.
+            routes = set(client.app.app.openapi()["paths"])  # type: ignore[attr-defined]
+            http = "/api/oversight/{tool}/{version}/queue" in routes
             http = http and "/api/reviews" in routes
+            if client.get("/oversight/T/new").status_code == 200:
+                routes.add("page")
             if not http:
                 print("  (no /api/oversight queue or /api/reviews route yet: service only)")
             buried = f"old version under {args.results - args.results // 10:,} newer"
