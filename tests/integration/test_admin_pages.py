@@ -229,7 +229,7 @@ def test_navigation_shows_each_role_its_pages(dept: tuple[TestClient, Store]) ->
     client, _ = dept
     expected = {
         "ada": {"/admin/users", "/admin/tokens", "/audit"},
-        "leo": {"/oversight", "/discrepancies", "/audit"},
+        "leo": {"/oversight", "/discrepancies"},  # the audit trail: auditors and admins
         "rita": {"/oversight"},
         "aud": {"/audit"},
         "vic": set(),

@@ -32,7 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ingest": frozenset({"admin", "clinical_lead"}),
     "review.write": frozenset({"clinical_lead", "reporter"}),
     "adjudicate": frozenset({"clinical_lead"}),
-    "audit.read": frozenset({"admin", "clinical_lead", "auditor"}),
+    "audit.read": frozenset({"admin", "auditor"}),  # issue 6: the trail is for auditors and admins
     "users.manage": frozenset({"admin"}),
     "runs.read": _ALL,
     "runs.write": frozenset({"admin", "clinical_lead"}),
