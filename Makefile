@@ -25,6 +25,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP_RUN)
 	$(VENV)/bin/radassure --home radassure-demo demo --overwrite
+	$(VENV)/bin/radassure --home radassure-demo monitor run
 
 serve: $(STAMP_RUN)
 	$(VENV)/bin/radassure --home radassure-demo serve

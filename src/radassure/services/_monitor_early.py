@@ -12,6 +12,7 @@ one transaction, like the label-based charts.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -160,7 +161,9 @@ def _write_day(
         st = lock_state(s, rule.id)
         if st.early_day is not None and st.early_day >= day:
             return None
-        state = dict(st.early_state or {})
+        # A deep copy: mutating the loaded JSON in place would leave the "new" value
+        # equal to the old one, and SQLAlchemy would then skip the UPDATE.
+        state = copy.deepcopy(st.early_state or {})
         was = set(state.get("flagged", []))
         checks = _checks(rule, day, rows, state) + weekly()
         ids: list[int] = []

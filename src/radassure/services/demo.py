@@ -117,6 +117,8 @@ class DemoReport:
                 if self.sign_in
                 else []
             ),
+            "To chart the ThoraxGuard monitoring rule (`make demo` does it; about 10 s): "
+            f"radassure --home {shlex.quote(str(self.home))} monitor run",
             f"Next: radassure --home {shlex.quote(str(self.home))} serve",
         ]
 
