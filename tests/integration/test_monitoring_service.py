@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from _monitoring_data import ACTOR, BASELINE, CHANGE, FINDING, START, TOOL, VERSION, seed
 from alembic import command
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from radassure.db import alembic_config, current_revision, head_revision, upgrade
 from radassure.db.monitoring import Alert, ChartPointRow
@@ -69,6 +69,22 @@ def test_run_finds_the_planted_drop_at_site_b_and_is_idempotent(store: Store) ->
         days = [p.day for p in charts[key]]
         assert days == sorted(set(days)) and days[-1] <= last_day
     assert verify(store).ok
+
+
+def test_default_budget_is_a_year_at_the_baseline_volume(store: Store) -> None:
+    seed(store)
+    rule = _rule(store)
+    days = (BASELINE[1] - BASELINE[0]).days + 1
+    with store.engine.connect() as c:
+        results = c.execute(
+            text(
+                "SELECT count(*) FROM ai_result r JOIN study s ON s.id = r.study_id "
+                "WHERE r.finding = :f AND s.acquired_at >= :a AND s.acquired_at < :b"
+            ),
+            {"f": FINDING, "a": BASELINE[0], "b": BASELINE[1] + dt.timedelta(days=1)},
+        ).scalar_one()
+    assert results > 0
+    assert rule.arl0_cases == pytest.approx(365.0 * results / days, abs=1.0)
 
 
 def test_labels_not_yet_in_hold_the_high_water_mark(store: Store) -> None:

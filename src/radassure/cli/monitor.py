@@ -82,8 +82,12 @@ def rule_add(
         ),
     ] = None,
     arl0_cases: Annotated[
-        float, typer.Option(help="In-control average run length, in cases.")
-    ] = 73_000.0,
+        float | None,
+        typer.Option(
+            help="In-control average run length, in cases. Default: a year at the "
+            "baseline's volume (365 x results a day), about one false alarm a year."
+        ),
+    ] = None,
     p1_ratio: Annotated[float, typer.Option(help="Out-of-control rate / baseline rate.")] = 2.0,
     min_events: Annotated[int, typer.Option(help="Fewest events for an alarm.")] = 3,
     min_group_positives: Annotated[

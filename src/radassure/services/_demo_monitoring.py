@@ -8,8 +8,9 @@ the upgraded unit is "NWG Kestrel Medical Systems Vela DR 600"); by
 manufacturer alone SBC's identical, unchanged Vela dilutes the drop.
 
 The false-alarm budget is one a year at the demo's volume: ThoraxGuard reads
-about 100 chest X-rays a day, so ``arl0_cases`` is 36,500 (the library default,
-73,000, is a year at 200 a day). Measured on the default build (seed
+about 100 chest X-rays a day, so ``arl0_cases`` is 36,500 (stated, so the demo
+does not move with its own baseline; the rule's default is a year at the
+baseline's volume). Measured on the default build (seed
 20250101): no label-based alarm before the upgrade; the first alarm names the
 NWG Kestrel scanner on 2025-09-02 with the change estimated at 2025-08-01. The
 issue's target of two weeks is not met: with about 1.5 pneumothorax positives

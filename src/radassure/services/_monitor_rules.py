@@ -167,7 +167,7 @@ def add_rule(
     baseline_end: dt.date | None = None,
     baseline_run: int | None = None,
     attributes: tuple[str, ...] | list[str] = ("site", "manufacturer"),
-    arl0_cases: float = 73_000.0,
+    arl0_cases: float | None = None,
     p1_ratio: float = 2.0,
     min_events: int = 3,
     min_group_positives: int = 30,
@@ -199,7 +199,13 @@ def add_rule(
         A validation run of this version whose dates (and site) are the baseline.
     attributes : sequence of str
         Subgroup charts, of :data:`~radassure.services._monitor_data.ATTRIBUTES`.
-    arl0_cases, p1_ratio, min_events, min_group_positives
+    arl0_cases : float, optional
+        In-control average run length of the whole chart family, in cases
+        (results). Default: a year at the baseline's volume, ``365 x`` its results
+        per calendar day, so about one false alarm a year at that volume (a fixed
+        number would mean one a week for a busy tool and one a decade for a quiet
+        one). The value chosen is stored in the rule.
+    p1_ratio, min_events, min_group_positives
         Design of the surveillance charts (see ``radassure.core.surveillance``).
     monitor_from : date, optional
         First day charted; default the day after the baseline.
@@ -258,6 +264,9 @@ def add_rule(
                     values = getattr(rows, name)
                     setattr(rows, name, [values[i] for i in keep])
         y_true, y_pred, groups = _labelled_arrays(days, attrs)
+        if arl0_cases is None:
+            per_day = sum(len(rows) for rows in days.values()) / ((end - start).days + 1)
+            arl0_cases = max(round(365.0 * per_day), 1000.0)
         if not y_true.size:
             raise NotFoundError(
                 f"{tool} {version} has no {finding!r} results with a reference standard "
