@@ -26,6 +26,7 @@ from radassure.errors import ConflictError, DataValidationError, PermissionDenie
 from radassure.services import (
     ClaimInfo,
     Store,
+    _ingest_transaction,
     add_claim,
     add_site,
     add_tool,
@@ -33,7 +34,6 @@ from radassure.services import (
     get_tool,
     ingest_csv,
     ingest_records,
-    ingestion,
     init_store,
     open_store,
     registry,
@@ -349,7 +349,7 @@ def test_a_change_whose_event_fails_is_rolled_back(
 
     add_site(store, "S1", actor=LEAD)
     monkeypatch.setattr(registry, "record", broken)
-    monkeypatch.setattr(ingestion, "record", broken)
+    monkeypatch.setattr(_ingest_transaction, "record", broken)
     with pytest.raises(RuntimeError):
         add_tool(store, name="T", manufacturer="M", task="classification", actor=LEAD)
     with pytest.raises(RuntimeError):

@@ -1,0 +1,291 @@
+"""State of one ingestion: its bulk writes, the problems found, and its key lookups.
+
+:class:`_Run` holds one ingestion's transaction (connection, counts, problems)
+and what every writer needs: driver-level bulk inserts (``COPY`` on
+PostgreSQL, ``executemany`` on SQLite) that may run on a worker thread while
+the next batch is parsed, the bounded problem list, and the cached or chunked
+lookups of sites, tool versions and stored keys (``select_in``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, func, select, update
+
+from radassure.db import AIResult, AITool, Reference, Site, Study, ToolVersion
+from radassure.db.models import utcnow
+from radassure.errors import InputProblem
+
+ON_CONFLICT = ("error", "skip", "update")
+_IN_CHUNK = 5_000  # below SQLite's bound-parameter limit (32,766 since 3.32)
+
+
+def _sqlite_time(value: dt.datetime) -> str:
+    # The exact text SQLAlchemy's SQLite DateTime type writes and parses.
+    return value.isoformat(" ", "microseconds")
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class _Run:
+    """State of one ingestion (one transaction)."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        kind: str,
+        source: str,
+        *,
+        on_conflict: str,
+        create_sites: bool,
+        max_problems: int,
+        row_label: str,
+        pool: ThreadPoolExecutor | None = None,
+    ) -> None:
+        if on_conflict not in ON_CONFLICT:
+            raise ValueError(
+                f"on_conflict must be one of {', '.join(ON_CONFLICT)}, not {on_conflict!r}."
+            )
+        self.conn = conn
+        self.kind = kind
+        self.source = source
+        self.on_conflict = on_conflict
+        self.create_sites = create_sites
+        self.max_problems = max_problems
+        self.row_label = row_label
+        self.now = utcnow()
+        self.problems: list[InputProblem] = []
+        self.overflow = False
+        self.rows = 0
+        self.inserted = 0
+        self.unchanged = 0
+        self.updated = 0
+        self.skipped = 0
+        self.sites_created: list[str] = []
+        self.findings: dict[str, int] = {}
+        self.pool = pool
+        self.pending: Future[None] | None = None
+        self.in_chunk = _IN_CHUNK if conn.dialect.name == "sqlite" else 10_000
+        # Rows with ids above these were inserted by this run: lets the existence check
+        # tell a duplicate inside the file from a row stored before, in O(1) memory.
+        self.first_id = {
+            table.name: int(
+                conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+            )
+            for table in (Study.__table__, AIResult.__table__, Reference.__table__)
+            if isinstance(table, Table)
+        }
+        self._sites: dict[str, int] | None = None
+        self._versions: dict[tuple[str, str], tuple[int, float, float, float | None]] | None = None
+
+    def bulk_insert(
+        self,
+        table: str,
+        columns: Mapping[str, list[Any]],
+        *,
+        json_cols: Sequence[str] = (),
+        time_cols: Sequence[str] = (),
+    ) -> None:
+        """Insert columns of values through the driver, inside this run's transaction.
+
+        SQLAlchemy's per-row parameter processing costs more than the insert
+        itself at millions of rows, so values are converted here column by
+        column: JSON to text, and on SQLite times to the text form SQLAlchemy
+        itself stores and parses.
+        """
+        sqlite = self.conn.dialect.name == "sqlite"
+        data = dict(columns)
+        for name in json_cols:
+            values = data[name]
+            if any(v is not None for v in values):
+                data[name] = [None if v is None else json.dumps(v) for v in values]
+        if sqlite:
+            for name in time_cols:
+                cache: dict[dt.datetime, str] = {}
+                data[name] = [
+                    None if t is None else (cache.get(t) or cache.setdefault(t, _sqlite_time(t)))
+                    for t in data[name]
+                ]
+        names = list(data)
+        rows = zip(*data.values(), strict=True)
+        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        copy_sql = f"COPY {table} ({', '.join(names)}) FROM STDIN"
+        self.sync()
+        if self.pool is None:
+            self._insert(sql if sqlite else copy_sql, rows, sqlite)
+        else:
+            # The database works on this batch while the caller parses the next one:
+            # sqlite3 and psycopg release the GIL while the engine runs.
+            self.pending = self.pool.submit(self._insert, sql if sqlite else copy_sql, rows, sqlite)
+
+    def store_rows(
+        self,
+        table: Any,
+        names: Sequence[str],
+        new: list[dict[str, Any]],
+        updates: list[dict[str, Any]],
+        *,
+        key_cols: Sequence[str],
+        json_cols: Sequence[str] = (),
+        time_cols: Sequence[str] = (),
+    ) -> None:
+        """Insert ``new`` rows and apply ``updates`` (dicts with ``_id``), if still writing."""
+        if not self.writing:
+            return
+        if new:
+            self.bulk_insert(
+                table.name,
+                {c: [v[c] for v in new] for c in names},
+                json_cols=json_cols,
+                time_cols=time_cols,
+            )
+            self.inserted += len(new)
+        if updates:
+            self.sync()
+            self.conn.execute(
+                update(table).where(table.c.id == bindparam("_id")),
+                [{k: v for k, v in u.items() if k not in key_cols} for u in updates],
+            )
+            self.updated += len(updates)
+
+    def sync(self) -> None:
+        """Wait for the insert in flight (raising its error, if any)."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def _insert(self, sql: str, rows: Iterator[tuple[Any, ...]], sqlite: bool) -> None:
+        driver = self.conn.connection.driver_connection
+        assert driver is not None
+        if sqlite:
+            cur = driver.cursor()
+            try:
+                cur.executemany(sql, rows)
+            finally:
+                cur.close()
+        else:
+            with driver.cursor() as cur, cur.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    # -- problems -------------------------------------------------------
+    def problem(self, row: int, column: str | None, message: str) -> None:
+        if len(self.problems) < self.max_problems:
+            self.problems.append(InputProblem(self.source, row, column, message, self.row_label))
+        else:
+            self.overflow = True
+
+    def extend(self, problems: list[InputProblem], overflow: bool) -> None:
+        for p in problems:
+            if len(self.problems) < self.max_problems:
+                self.problems.append(p)
+            else:
+                self.overflow = True
+        self.overflow = self.overflow or overflow
+
+    @property
+    def writing(self) -> bool:
+        return not self.problems
+
+    @property
+    def full(self) -> bool:
+        return len(self.problems) >= self.max_problems
+
+    # -- lookups --------------------------------------------------------
+    def finding_id(self, finding: str) -> int:
+        fid = self.findings.get(finding)
+        if fid is None:
+            fid = self.findings[finding] = len(self.findings)
+        return fid
+
+    def sites(self) -> dict[str, int]:
+        if self._sites is None:
+            self._sites = dict(self.conn.execute(select(Site.code, Site.id)).all())
+        return self._sites
+
+    def versions(self) -> dict[tuple[str, str], tuple[int, float, float, float | None]]:
+        if self._versions is None:
+            rows = self.conn.execute(
+                select(
+                    AITool.name,
+                    ToolVersion.version,
+                    ToolVersion.id,
+                    ToolVersion.score_min,
+                    ToolVersion.score_max,
+                    ToolVersion.operating_threshold,
+                ).join(ToolVersion, ToolVersion.tool_id == AITool.id)
+            )
+            self._versions = {(t, v): (i, lo, hi, th) for t, v, i, lo, hi, th in rows}
+        return self._versions
+
+    def select_in(
+        self,
+        table: str,
+        columns: str,
+        key: str,
+        values: Sequence[Any],
+        *,
+        where: str = "",
+        params: Sequence[Any] = (),
+    ) -> list[Any]:
+        """Rows of ``table`` whose ``key`` is one of ``values`` (and ``where`` holds).
+
+        Plain driver SQL, in chunks: compiling an expanding IN of thousands of
+        values costs more than the lookup. On PostgreSQL the values are joined
+        from ``unnest`` so that the planner looks each one up in the index; with
+        ``= ANY`` and statistics that predate this transaction's inserts it
+        would scan every row inserted so far, once per batch. ``where`` uses
+        ``?`` placeholders bound to ``params``; columns are prefixed ``t.``.
+        """
+        out: list[Any] = []
+        sqlite = self.conn.dialect.name == "sqlite"
+        cond = f" AND {where}" if where else ""
+        for part in _chunks(values, self.in_chunk):
+            if sqlite:
+                marks = ", ".join("?" * len(part))
+                sql = f"SELECT {columns} FROM {table} t WHERE t.{key} IN ({marks}){cond}"
+                out.extend(self.conn.exec_driver_sql(sql, (*part, *params)).all())
+            else:
+                kind = "text" if part and isinstance(part[0], str) else "bigint"
+                sql = (
+                    f"SELECT {columns} FROM unnest(%s::{kind}[]) AS k(v) "
+                    f"JOIN {table} t ON t.{key} = k.v{cond.replace('?', '%s')}"
+                )
+                out.extend(self.conn.exec_driver_sql(sql, (list(part), *params)).all())
+        return out
+
+    def study_ids(self, keys: Iterable[str]) -> dict[str, int]:
+        rows = self.select_in("study", "t.study_key, t.id", "study_key", list(set(keys)))
+        return {key: sid for key, sid in rows}
+
+    def unknown_study(self, row: int) -> None:
+        self.problem(
+            row,
+            "study_id",
+            "no study with this study_id has been ingested; ingest "
+            "the studies file first (`radassure ingest studies`).",
+        )
+
+    def duplicate_row(self, row: int, what: str) -> None:
+        self.problem(
+            row,
+            None,
+            f"duplicate: an earlier row of this file has the same {what}; keep one row per key.",
+        )
+
+    def conflict(self, row: int, column: str, stored: Any, given: Any) -> None:
+        self.problem(
+            row,
+            column,
+            f"conflicts with what is stored ({stored!r}, file has "
+            f"{given!r}). If the file is right, ingest with --on-conflict update; to "
+            "keep what is stored, use --on-conflict skip.",
+        )
