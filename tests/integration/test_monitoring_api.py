@@ -188,6 +188,9 @@ def test_cli_lists_acknowledges_and_resolves(sqlite_store: Store) -> None:
     listed = runner.invoke(cli, [*home, "monitor", "alerts", "--state", "open", "--json"])
     assert listed.exit_code == 0, listed.output
     assert '"id": ' + str(alert_id) in listed.output
+    text = runner.invoke(cli, [*home, "monitor", "alerts", "--state", "open"])
+    assert text.exit_code == 0, text.output
+    assert f"#{alert_id}  " in text.output and "  open  label-based  " in text.output
     no_note = runner.invoke(cli, [*home, "monitor", "ack", str(alert_id), "--note", " "])
     assert no_note.exit_code == 2 and "note" in no_note.output
     acked = runner.invoke(cli, [*home, "monitor", "ack", str(alert_id), "--note", "Seen."])

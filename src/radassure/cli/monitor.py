@@ -226,12 +226,19 @@ def alerts(
     if json_out:
         _print_json([a.to_dict() for a in found])
         return
-    table = Table("id", "day", "state", "kind", "tool", "chart", "message")
+    if not found:
+        out.print("No alerts.")
+        return
+    # One block per alert rather than a table: the messages are sentences, and a table
+    # squeezes them into a narrow column on an 80-character terminal.
     for a in found:
-        table.add_row(
-            str(a.id), str(a.day), a.state, a.kind, f"{a.tool} {a.version}", a.key, a.message
+        where = f"{a.attribute} {a.subgroup}" if a.attribute else "all cases"
+        out.print(
+            f"#{a.id}  {a.day}  {a.state}  {a.kind}  {a.tool} {a.version} {a.finding}, {where}",
+            markup=False,
+            highlight=False,
         )
-    out.print(table)
+        out.print(f"    {a.message}", markup=False, highlight=False)
 
 
 @monitor_app.command("ack")
