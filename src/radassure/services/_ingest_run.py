@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+from itertools import chain, islice, repeat
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, func, select, update
@@ -23,11 +26,35 @@ from radassure.errors import InputProblem
 
 ON_CONFLICT = ("error", "skip", "update")
 _IN_CHUNK = 5_000  # below SQLite's bound-parameter limit (32,766 since 3.32)
+# Rows per multi-row INSERT on SQLite: measured 250 to 1,000 alike, 10,000 slower.
+_ROWS_PER_INSERT = 1_000
 
 
 def _sqlite_time(value: dt.datetime) -> str:
     # The exact text SQLAlchemy's SQLite DateTime type writes and parses.
     return value.isoformat(" ", "microseconds")
+
+
+_SCALARS = (int, float, str, bool, dt.datetime)
+
+
+def _constant(values: Sequence[Any]) -> bool:
+    """Whether every value is the same (equal and of one type), checked at C speed."""
+    if not values:
+        return False
+    first = values[0]
+    if first is None:
+        return values.count(None) == len(values)
+    if type(first) not in _SCALARS or values.count(first) != len(values):
+        return False
+    return len(set(map(type, values))) == 1
+
+
+def _max_params(driver: Any) -> int:
+    try:
+        return int(driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    except AttributeError:  # Python < 3.11: assume the oldest default
+        return 999
 
 
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
@@ -84,6 +111,7 @@ class _Run:
             if isinstance(table, Table)
         }
         self._sites: dict[str, int] | None = None
+        self._sql: dict[tuple[str, int, int, int], str] = {}
         self._versions: dict[tuple[str, str], tuple[int, float, float, float | None]] | None = None
 
     def bulk_insert(
@@ -99,32 +127,45 @@ class _Run:
         SQLAlchemy's per-row parameter processing costs more than the insert
         itself at millions of rows, so values are converted here column by
         column: JSON to text, and on SQLite times to the text form SQLAlchemy
-        itself stores and parses.
+        itself stores and parses. A column holding one value for the whole
+        batch (the version, the arrival time, no call) is converted once.
         """
         sqlite = self.conn.dialect.name == "sqlite"
-        data = dict(columns)
+        data: dict[str, list[Any]] = {}
+        same: dict[str, Any] = {}
+        for name, values in columns.items():
+            if _constant(values):
+                same[name] = values[0]
+            else:
+                data[name] = values
         for name in json_cols:
-            values = data[name]
-            if any(v is not None for v in values):
-                data[name] = [None if v is None else json.dumps(v) for v in values]
+            if name in same:
+                same[name] = None if same[name] is None else json.dumps(same[name])
+            else:
+                data[name] = [None if v is None else json.dumps(v) for v in data[name]]
         if sqlite:
             for name in time_cols:
-                cache: dict[dt.datetime, str] = {}
-                data[name] = [
-                    None if t is None else (cache.get(t) or cache.setdefault(t, _sqlite_time(t)))
-                    for t in data[name]
-                ]
-        names = list(data)
-        rows = zip(*data.values(), strict=True)
-        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-        copy_sql = f"COPY {table} ({', '.join(names)}) FROM STDIN"
+                if name in same:
+                    t = same[name]
+                    same[name] = None if t is None else _sqlite_time(t)
+                else:
+                    cache: dict[dt.datetime, str] = {}
+                    data[name] = [
+                        None if t is None else cache.get(t) or cache.setdefault(t, _sqlite_time(t))
+                        for t in data[name]
+                    ]
+        n = len(next(iter(columns.values())))
         self.sync()
+        if sqlite:
+            job = partial(self._insert_sqlite, table, n, data, same)
+        else:
+            job = partial(self._copy, table, n, {**data, **{k: repeat(v) for k, v in same.items()}})
         if self.pool is None:
-            self._insert(sql if sqlite else copy_sql, rows, sqlite)
+            job()
         else:
             # The database works on this batch while the caller parses the next one:
             # sqlite3 and psycopg release the GIL while the engine runs.
-            self.pending = self.pool.submit(self._insert, sql if sqlite else copy_sql, rows, sqlite)
+            self.pending = self.pool.submit(job)
 
     def store_rows(
         self,
@@ -162,19 +203,56 @@ class _Run:
             pending, self.pending = self.pending, None
             pending.result()
 
-    def _insert(self, sql: str, rows: Iterator[tuple[Any, ...]], sqlite: bool) -> None:
+    def _insert_sqlite(
+        self, table: str, n: int, data: dict[str, list[Any]], same: dict[str, Any]
+    ) -> None:
+        """Insert ``n`` rows with multi-row ``VALUES`` statements.
+
+        ``executemany`` binds and steps one row at a time, and binding each
+        value from Python costs about as much as SQLite's own work; a
+        statement of a few hundred rows, each batch-constant value bound once
+        per statement (numbered parameters), inserts 2 to 3 times faster.
+        """
         driver = self.conn.connection.driver_connection
         assert driver is not None
-        if sqlite:
-            cur = driver.cursor()
-            try:
-                cur.executemany(sql, rows)
-            finally:
-                cur.close()
-        else:
-            with driver.cursor() as cur, cur.copy(sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
+        names = [*data, *same]
+        width = len(data)
+        per_stmt = max(1, min(_ROWS_PER_INSERT, (_max_params(driver) - len(same)) // max(width, 1)))
+        flat = list(chain.from_iterable(zip(*data.values(), strict=True))) if width else []
+        consts = list(same.values())
+        head = f"INSERT INTO {table} ({', '.join(names)}) VALUES "
+
+        def statement(rows: int) -> str:
+            key = (head, width, len(same), rows)
+            sql = self._sql.get(key)
+            if sql is None:
+                last = rows * width
+                tail = [f"?{last + j + 1}" for j in range(len(same))]
+                sql = self._sql[key] = head + ", ".join(
+                    "(" + ", ".join([*(f"?{r * width + j + 1}" for j in range(width)), *tail]) + ")"
+                    for r in range(rows)
+                )
+            return sql
+
+        cur = driver.cursor()
+        try:
+            full, rest = divmod(n, per_stmt)
+            if full:
+                sql, step = statement(per_stmt), per_stmt * width
+                for start in range(0, full * step, step):
+                    cur.execute(sql, flat[start : start + step] + consts)
+            if rest:
+                cur.execute(statement(rest), flat[full * per_stmt * width :] + consts)
+        finally:
+            cur.close()
+
+    def _copy(self, table: str, n: int, data: dict[str, Iterable[Any]]) -> None:
+        driver = self.conn.connection.driver_connection
+        assert driver is not None
+        sql = f"COPY {table} ({', '.join(data)}) FROM STDIN"
+        with driver.cursor() as cur, cur.copy(sql) as copy:
+            for row in islice(zip(*data.values(), strict=False), n):  # constants repeat
+                copy.write_row(row)
 
     # -- problems -------------------------------------------------------
     def problem(self, row: int, column: str | None, message: str) -> None:

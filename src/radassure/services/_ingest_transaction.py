@@ -9,6 +9,8 @@ on any problem and otherwise writes the ingestion log and the
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -88,23 +90,24 @@ def _ingest(
     started = time.perf_counter()
     validate, write = _VALIDATORS[kind], _WRITERS[kind]
     try:
-        return _ingest_in_transaction(
-            store,
-            kind,
-            source,
-            batches=batches,
-            header=header,
-            fingerprint=fingerprint,
-            validate=validate,
-            write=write,
-            on_conflict=on_conflict,
-            create_sites=create_sites,
-            actor=actor,
-            address=address,
-            row_label=row_label,
-            progress=progress,
-            started=started,
-        )
+        with _cyclic_gc_paused():
+            return _ingest_in_transaction(
+                store,
+                kind,
+                source,
+                batches=batches,
+                header=header,
+                fingerprint=fingerprint,
+                validate=validate,
+                write=write,
+                on_conflict=on_conflict,
+                create_sites=create_sites,
+                actor=actor,
+                address=address,
+                row_label=row_label,
+                progress=progress,
+                started=started,
+            )
     except SQLAlchemyError as exc:
         # Validation should make this unreachable; if the database still refuses a row,
         # say so plainly (the transaction was rolled back, nothing was written).
@@ -216,6 +219,39 @@ def _ingest_in_transaction(
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
                 conn.commit()
     return summary
+
+
+class _GcPause:
+    """Counts the ingestions running, so the last one to end resumes the collector."""
+
+    lock = threading.Lock()
+    running = 0
+    was_enabled = False
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a file is ingested.
+
+    A batch holds tens of thousands of row lists and tuples; each time the
+    collector's counters trip it walks every tracked object, and at a million
+    rows the full collections alone took a quarter of the ingestion time.
+    Ingestion makes no reference cycles (its objects are freed by reference
+    counting as each batch is done), so pausing the collector frees nothing
+    later; it resumes when the last concurrent ingestion ends, as it was.
+    """
+    with _GcPause.lock:
+        if _GcPause.running == 0:
+            _GcPause.was_enabled = gc.isenabled()
+            gc.disable()
+        _GcPause.running += 1
+    try:
+        yield
+    finally:
+        with _GcPause.lock:
+            _GcPause.running -= 1
+            if _GcPause.running == 0 and _GcPause.was_enabled:
+                gc.enable()
 
 
 @contextmanager

@@ -8,6 +8,7 @@ writing (see :class:`~radassure.services._ingest_run._Run`).
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -131,9 +132,14 @@ def _write_results(run: _Run, batch: ResultBatch) -> None:
             for d in (lo_of, hi_of, thr_of)
         )
     study_ids = run.study_ids(batch.study_key)
-    sid = np.fromiter((study_ids.get(k, 0) for k in batch.study_key), dtype=np.int64, count=n)
-    fid = np.fromiter(map(run.finding_id, batch.finding), dtype=np.int64, count=n)
-    scores = np.array([np.nan if x is None else x for x in batch.score], dtype=np.float64)
+    sid = np.fromiter(map(study_ids.get, batch.study_key, repeat(0)), dtype=np.int64, count=n)
+    for finding in set(batch.finding):
+        run.finding_id(finding)
+    fid = np.fromiter(map(run.findings.__getitem__, batch.finding), dtype=np.int64, count=n)
+    if None in batch.score:
+        scores = np.array([np.nan if x is None else x for x in batch.score], dtype=np.float64)
+    else:
+        scores = np.array(batch.score, dtype=np.float64)
     has_score = ~np.isnan(scores)
     ok = np.ones(n, dtype=bool)
     rows = batch.rows
@@ -180,11 +186,15 @@ def _write_results(run: _Run, batch: ResultBatch) -> None:
     # Calls: as given, else derived from the version's operating threshold.
     with np.errstate(invalid="ignore"):
         derived = (scores >= thr).tolist()
-    derivable = (has_score & ~np.isnan(thr)).tolist()
-    calls: list[bool | None] = [
-        c if c is not None else (d if can else None)
-        for c, d, can in zip(batch.call, derived, derivable, strict=True)
-    ]
+    derivable = has_score & ~np.isnan(thr)
+    calls: list[bool | None]
+    if batch.call.count(None) == n and derivable.all():
+        calls = derived  # the usual file: scores only, the version has a threshold
+    else:
+        calls = [
+            c if c is not None else (d if can else None)
+            for c, d, can in zip(batch.call, derived, derivable.tolist(), strict=True)
+        ]
     keep = np.flatnonzero(ok)
     existing: dict[int, tuple[int, float | None, bool | None, Any]] = {}
     for version_id in np.unique(vid[keep]).tolist():
