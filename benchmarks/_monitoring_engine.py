@@ -15,30 +15,40 @@ import numpy as np
 
 from _monitoring_sim import (
     BASELINE_DAYS,
+    CHANGE_DAY,
     MODELS,
     SCANNERS,
+    case_scores,
     cases_from_counts,
     day_counts,
+    positive_scores,
 )
 from radassure.core._surveillance_engine import (
     RowTables,
     advance_rates,
     chart_seed,
+    day_seeds,
     decay,
     lookup_threshold,
     run_day,
+    run_day_values,
     target_log_arl,
 )
+from radassure.core._surveillance_scores import STEP, drop_values, order_keys
 from radassure.core.surveillance import SurveillanceDesign, design_surveillance
 
 N_COMBOS = len(SCANNERS) * len(MODELS)
 ARL0_CASES = 73_000.0
 
 
-def _design(counts: np.ndarray, spec: dict[str, object], seed: int) -> SurveillanceDesign:
+def _design(
+    counts: np.ndarray, spec: dict[str, object], seed: int, scores: np.ndarray
+) -> SurveillanceDesign:
     cases = cases_from_counts(counts)
     kwargs: dict[str, object] = {"arl0_cases": ARL0_CASES}
-    kwargs.update({k: v for k, v in spec.items() if k != "groups"})
+    kwargs.update({k: v for k, v in spec.items() if k not in ("groups", "scores")})
+    if spec.get("scores"):
+        kwargs["scores"] = case_scores(counts, scores)
     groups = {"scanner": cases["scanner"], "model": cases["model"]} if spec["groups"] else None
     return design_surveillance(
         cases["label"],
@@ -77,6 +87,11 @@ class Rows:
     group_share: np.ndarray
     share: np.ndarray
     seeds: np.ndarray
+    is_score: np.ndarray
+    reference: np.ndarray
+    centre: np.ndarray
+    scale: np.ndarray
+    score_rows: np.ndarray  # (streams, 40, width): score rows observing each cell, -1 padded
 
 
 def _rows(designs: list[SurveillanceDesign]) -> Rows:
@@ -88,13 +103,28 @@ def _rows(designs: list[SurveillanceDesign]) -> Rows:
                 named.setdefault(c.attribute, set()).add(str(c.group))
         for c in d.charts:
             stream.append(i)
-            pos.append(c.outcome == "misses")
+            pos.append(c.outcome != "false_positives")
             member.append(_members(c.attribute, c.group, named.get(c.attribute or "", set())))
             keys.append(c.key)
             charts.append(c)
             seeds.append(chart_seed(d.seed, c.key))
+    member_arr = np.array(member)
+    is_score = np.array([c.is_score for c in charts], bool)
+    stream_arr = np.array(stream)
+    width = max(
+        1,
+        int((member_arr & is_score[:, None]).reshape(len(charts), -1).sum(0).max())
+        if charts
+        else 1,
+    )
+    per_cell = np.full((len(designs), N_COMBOS, width), -1, np.int64)
+    fill = np.zeros((len(designs), N_COMBOS), np.int64)
+    for r in np.flatnonzero(is_score):
+        for cell in np.flatnonzero(member_arr[r]):
+            per_cell[stream_arr[r], cell, fill[stream_arr[r], cell]] = r
+            fill[stream_arr[r], cell] += 1
     return Rows(
-        np.array(stream),
+        stream_arr,
         np.array(pos),
         np.array(member),
         keys,
@@ -105,7 +135,46 @@ def _rows(designs: list[SurveillanceDesign]) -> Rows:
         np.array([c.group_share for c in charts]),
         np.array([c.share for c in charts]),
         np.array(seeds, np.uint64),
+        is_score,
+        np.array([c.reference for c in charts]),
+        np.array([c.centre for c in charts]),
+        np.array([c.scale for c in charts]),
+        per_cell,
     )
+
+
+def _score_increments(
+    rows: Rows,
+    designs: list[SurveillanceDesign],
+    pos: tuple[np.ndarray, np.ndarray, np.ndarray],
+    score_idx: np.ndarray,
+    day: int,
+) -> np.ndarray:
+    """Each score row's increments of the day, in the order ``update`` uses."""
+    stream, cell, score = pos
+    y = np.empty(score.size)
+    bounds = np.searchsorted(stream, np.arange(len(designs) + 1))
+    for i, d in enumerate(designs):
+        a, b = bounds[i], bounds[i + 1]
+        if b > a and d.score_knots:
+            y[a:b] = drop_values(score[a:b], d.score_knots)
+    targets = rows.score_rows[stream, cell]  # (cases, width)
+    case_i, slot = np.nonzero(targets >= 0)
+    row = targets[case_i, slot]
+    u = (y[case_i] - rows.centre[row]) / rows.scale[row]
+    inc = np.rint((u - rows.reference[row]) / STEP).astype(np.int64)
+    keys = order_keys(day_seeds(rows.seeds[row], day), inc)
+    order = np.lexsort((inc, keys, row))
+    row, inc = row[order], inc[order]
+    compact = np.full(rows.stream.size, -1, np.int64)
+    compact[score_idx] = np.arange(score_idx.size)
+    crow = compact[row]
+    starts = np.searchsorted(crow, np.arange(score_idx.size))
+    position = np.arange(crow.size) - starts[crow]
+    width = int(position.max()) + 1 if position.size else 1
+    out = np.zeros((score_idx.size, width), np.int64)
+    out[crow, position] = inc
+    return out
 
 
 @dataclass
@@ -126,13 +195,29 @@ def run_streams(
     days: int,
     seed: int,
     keep_counts: bool = False,
-) -> tuple[StreamRun, list[SurveillanceDesign], list[np.ndarray]]:
-    """Design each stream on its baseline days, then monitor ``days`` days."""
+) -> tuple[StreamRun, list[SurveillanceDesign], list[tuple[np.ndarray, np.ndarray]]]:
+    """Design each stream on its baseline days, then monitor ``days`` days.
+
+    With ``keep_counts`` the third result holds each day's counts and per-stream
+    positives' scores (for ``--verify``).
+    """
     rng = np.random.default_rng(seed)
     base = np.zeros((n_streams, len(SCANNERS), len(MODELS), 2, 2), np.int64)
     for d in range(-BASELINE_DAYS, 0):
         base += day_counts(scenario, volume=volume, n_streams=n_streams, day=d, rng=rng)
-    designs = [_design(base[i], spec, seed=seed * 100_003 + i) for i in range(n_streams)]
+    with_scores = bool(spec.get("scores"))
+    if with_scores:
+        b_stream, _, b_score = positive_scores(base, scenario, False, rng)
+        b_bounds = np.searchsorted(b_stream, np.arange(n_streams + 1))
+    designs = [
+        _design(
+            base[i],
+            spec,
+            seed=seed * 100_003 + i,
+            scores=b_score[b_bounds[i] : b_bounds[i + 1]] if with_scores else np.zeros(0),
+        )
+        for i in range(n_streams)
+    ]
     rows = _rows(designs)
     n_rows = rows.stream.size
     sums = np.zeros((n_rows, 4))
@@ -144,11 +229,18 @@ def run_streams(
     baseline_rate = rows.class_rate * rows.group_share
     alarm_days: list[list[int]] = [[] for _ in range(n_streams)]
     alarm_keys: list[list[str]] = [[] for _ in range(n_streams)]
-    kept: list[np.ndarray] = []
+    kept: list[tuple[np.ndarray, np.ndarray]] = []
+    score_idx = np.flatnonzero(rows.is_score)
+    bern_idx = np.flatnonzero(~rows.is_score)
     for day in range(days):
         counts = day_counts(scenario, volume=volume, n_streams=n_streams, day=day, rng=rng)
+        scored = (
+            positive_scores(counts, scenario, day >= CHANGE_DAY, rng)
+            if with_scores
+            else (np.zeros(0, np.int64),) * 3
+        )
         if keep_counts:
-            kept.append(counts)
+            kept.append((counts, scored))
         flat = counts.reshape(n_streams, N_COMBOS, 2, 2)
         pos = flat[:, :, 1, :].sum(-1)[rows.stream]
         neg = flat[:, :, 0, :].sum(-1)[rows.stream]
@@ -177,20 +269,39 @@ def run_streams(
             first.arl0_cases,
         )
         threshold = lookup_threshold(rows.tables, log_t)
-        result = run_day(
-            stat,
-            exc_events,
-            exc_start,
-            threshold=threshold,
-            up=rows.up,
-            down=rows.down,
-            n_obs=n_obs,
-            n_events=n_events,
-            seeds=rows.seeds,
-            day=day,
-            min_events=first.min_events,
-        )
-        for r in np.flatnonzero(result.alarmed):
+        alarmed = np.zeros(rows.stream.size, bool)
+        for idx, is_score in ((bern_idx, False), (score_idx, True)):
+            if not idx.size:
+                continue
+            st, ev, sd = stat[idx], exc_events[idx], exc_start[idx]
+            if is_score:
+                part = run_day_values(
+                    st,
+                    ev,
+                    sd,
+                    threshold=threshold[idx],
+                    increments=_score_increments(rows, designs, scored, idx, day),
+                    n_obs=n_obs[idx],
+                    day=day,
+                    min_events=first.min_events,
+                )
+            else:
+                part = run_day(
+                    st,
+                    ev,
+                    sd,
+                    threshold=threshold[idx],
+                    up=rows.up[idx],
+                    down=rows.down[idx],
+                    n_obs=n_obs[idx],
+                    n_events=n_events[idx],
+                    seeds=rows.seeds[idx],
+                    day=day,
+                    min_events=first.min_events,
+                )
+            stat[idx], exc_events[idx], exc_start[idx] = st, ev, sd
+            alarmed[idx] = part.alarmed
+        for r in np.flatnonzero(alarmed):
             s = int(rows.stream[r])
             if not alarm_days[s] or alarm_days[s][-1] != day:
                 alarm_days[s].append(day)

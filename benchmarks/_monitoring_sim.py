@@ -140,3 +140,33 @@ def simulate_stream(
     baseline = frame[frame["day"] < 0].reset_index(drop=True)
     monitored = frame[frame["day"] >= 0].reset_index(drop=True)
     return baseline, monitored, THRESHOLD
+
+
+def positive_scores(
+    counts: np.ndarray, scenario: str, changed: bool, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores of every positive case in ``counts`` (streams, 4, 10, 2, 2), consistent with calls.
+
+    Returns ``(stream, cell, score)`` with ``cell = scanner * 10 + model``, ordered by
+    stream, then cell, then call: within one stream, the order in which
+    :func:`cases_from_counts` lists that stream's positives. A positive called
+    positive has a score above the threshold, a missed one below: each is drawn
+    from its cell's normal distribution truncated to that side (inverse CDF).
+    """
+    pos = counts[:, :, :, 1, :]  # (streams, 4, 10, call)
+    idx = np.repeat(np.arange(pos.size), pos.ravel())
+    stream, s, m, call = np.unravel_index(idx, pos.shape)
+    mean = positive_means(scenario, changed)[s, m]
+    p_below = norm.cdf(THRESHOLD - mean)
+    u = rng.random(idx.size)
+    u = np.where(call == 1, p_below + u * (1.0 - p_below), u * p_below)
+    u = np.clip(u, 1e-12, 1.0 - 1e-12)
+    return stream, s * len(MODELS) + m, mean + norm.ppf(u)
+
+
+def case_scores(counts: np.ndarray, cell_scores: np.ndarray) -> np.ndarray:
+    """Per-case scores in :func:`cases_from_counts` order: positives' scores, NaN for negatives."""
+    cases = cases_from_counts(counts)
+    out = np.full(cases["label"].size, np.nan)
+    out[cases["label"] == 1] = cell_scores
+    return out

@@ -32,12 +32,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _monitoring_engine import ARL0_CASES, StreamRun, run_streams
-from _monitoring_sim import CHANGE_DAY, cases_from_counts
+from _monitoring_sim import CHANGE_DAY, case_scores, cases_from_counts
 from radassure.core.surveillance import initial_state, update
 
 #: name -> design_surveillance keyword arguments (plus "groups": bool).
 MONITORS: dict[str, dict[str, object]] = {
-    "radassure default": {"groups": True},
+    "radassure default": {"groups": True, "scores": True},
+    "radassure, calls only (no score charts; the default before scores)": {"groups": True},
     "overall misses CUSUM alone (textbook, per positive)": {
         "groups": False,
         "outcomes": ("misses",),
@@ -53,32 +54,46 @@ MONITORS: dict[str, dict[str, object]] = {
 
 #: The frontier around the default at 200/day (``--frontier``): one knob at a time.
 FRONTIER: dict[str, dict[str, object]] = {
-    "default": {"groups": True},
-    "subgroup p1 = 2 p0": {"groups": True, "subgroup_p1_ratio": 2.0},
-    "subgroup p1 = 3 p0": {"groups": True, "subgroup_p1_ratio": 3.0},
-    "subgroup p1 = 5 p0": {"groups": True, "subgroup_p1_ratio": 5.0},
-    "overall share 0.3": {"groups": True, "overall_share": 0.3},
-    "overall share 0.7": {"groups": True, "overall_share": 0.7},
-    "overall p1 = 1.75 p0": {"groups": True, "p1_ratio": 1.75},
-    "misses only (no FP charts)": {"groups": True, "outcomes": ("misses",)},
-    "misses/FP budget 0.75/0.25": {
+    "default": {"groups": True, "scores": True},
+    "calls only (the default before score charts)": {"groups": True},
+    "score/misses/FP budget 0.75/0.15/0.10": {
         "groups": True,
-        "outcome_shares": {"misses": 0.75, "false_positives": 0.25},
+        "scores": True,
+        "outcome_shares": {"score_drop": 0.75, "misses": 0.15, "false_positives": 0.1},
     },
-    "prior_cases 300": {"groups": True, "prior_cases": 300.0},
-    "min_events 1": {"groups": True, "min_events": 1},
-    "min_events 5": {"groups": True, "min_events": 5},
-    "no p0-uncertainty correction (plug-in p0)": {"groups": True, "p0_uncertainty": False},
+    "score/misses/FP budget 0.45/0.45/0.10": {
+        "groups": True,
+        "scores": True,
+        "outcome_shares": {"score_drop": 0.45, "misses": 0.45, "false_positives": 0.1},
+    },
+    "no misses charts (score 0.9, FP 0.1)": {
+        "groups": True,
+        "scores": True,
+        "outcomes": ("score_drop", "false_positives"),
+        "outcome_shares": {"score_drop": 0.9, "false_positives": 0.1},
+    },
+    "score_shift 0.3": {"groups": True, "scores": True, "score_shift": 0.3},
+    "score_shift 0.5": {"groups": True, "scores": True, "score_shift": 0.5},
+    "subgroup_score_shift 0.8": {"groups": True, "scores": True, "subgroup_score_shift": 0.8},
+    "subgroup_score_shift 1.3": {"groups": True, "scores": True, "subgroup_score_shift": 1.3},
+    "overall share 0.35": {"groups": True, "scores": True, "overall_share": 0.35},
+    "overall share 0.65": {"groups": True, "scores": True, "overall_share": 0.65},
+    "score_prior_cases 100": {"groups": True, "scores": True, "score_prior_cases": 100.0},
+    "min_events 1": {"groups": True, "scores": True, "min_events": 1},
 }
 
 
-def frontier(n_s0: int, n_change: int, seed: int, volume: int = 200) -> list[str]:
+def frontier(
+    n_s0: int, n_change: int, seed: int, volume: int = 200, only: list[str] | None = None
+) -> list[str]:
     """One row per variant: ARL0 (days), P(FA<=60d), S1 and S4 delays."""
     lines = [
         "| variant | ARL0 days | P(FA<=60d) | S1 median / mean | S4 median / mean, P60 (right) |",
         "|---|---|---|---|---|",
     ]
     for name, spec in FRONTIER.items():
+        if only and not any(o in name for o in only):
+            continue
         s0_run, _, _ = run_streams("S0", spec, volume=volume, n_streams=n_s0, days=365, seed=seed)
         s0 = summarise_s0(s0_run, volume)
         r1 = summarise_change(
@@ -108,8 +123,9 @@ def verify(n_streams: int = 3, days: int = 100, volume: int = 200) -> None:
     for i, design in enumerate(designs):
         state = initial_state(design)
         seen: list[tuple[int, str]] = []
-        for day, counts in enumerate(kept):
+        for day, (counts, pos) in enumerate(kept):
             cases = cases_from_counts(counts[i])
+            stream_of, _, score = pos
             state, _, alarms = update(
                 design,
                 state,
@@ -117,6 +133,7 @@ def verify(n_streams: int = 3, days: int = 100, volume: int = 200) -> None:
                 y_true=cases["label"],
                 y_pred=cases["y_pred"],
                 groups={"scanner": cases["scanner"], "model": cases["model"]},
+                scores=case_scores(counts[i], score[stream_of == i]),
             )
             if alarms:
                 seen.append((day, alarms[0].key))
@@ -287,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verify", action="store_true", help="engine == update check only")
     parser.add_argument("--frontier", action="store_true", help="variants of the default")
     parser.add_argument(
+        "--only", nargs="+", default=None, help="with --frontier: variants whose name contains"
+    )
+    parser.add_argument(
         "--year", action="store_true", help="arl0_cases = 365 x volume (a year at each volume)"
     )
     parser.add_argument("--peers", action="store_true", help="also run NannyML/Evidently")
@@ -304,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         verify()
         return 0
     if args.frontier:
-        frontier(args.streams or 300, 200, args.seed)
+        frontier(args.streams or 300, 200, args.seed, only=args.only)
         return 0
     volumes = args.volumes or ([200] if args.quick else [50, 200, 1000])
     n_s0 = args.streams or (100 if args.quick else 1000)

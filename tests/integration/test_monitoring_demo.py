@@ -4,10 +4,10 @@ Planted truth 1 (docs/demo.md): ThoraxGuard's pneumothorax sensitivity falls on
 the NWG Kestrel scanner from 2025-08-01. The demo's rule (baseline January to
 June, charted from July, by site and scanner) must raise a label-based alarm
 naming the NWG scanner after the upgrade, and no label-based alarm before it.
-The issue's two-week target is not met (measured: 32 days, 2025-09-02, with the
-change point estimated at 2025-08-01); the strict xfail below keeps that
-visible and fails once it is met. One default demo build is shared by the
-module's tests.
+The issue's target is an alarm within two weeks of the upgrade (measured on the
+default build: the score chart of the NWG scanner on 2025-08-12, 11 days after,
+change point estimated at 2025-08-01; the misses charts alone took 32 days).
+One default demo build is shared by the module's tests.
 """
 
 from __future__ import annotations
@@ -69,32 +69,32 @@ def test_alarm_names_nwg_after_the_upgrade_and_none_before(
     described = [(a.key, a.day.isoformat(), str(a.change_day)) for a in label]
     assert not [a for a in label if a.day < UPGRADE], described
     first = min(_nwg(summary), key=lambda a: a.day)
-    # Measured on the default build: 2025-09-02, change estimated at 2025-08-01.
-    assert first.day <= UPGRADE + dt.timedelta(days=35), described
+    # Measured on the default build: 2025-08-12, change estimated at 2025-08-01.
+    assert first.day <= UPGRADE + dt.timedelta(days=14), described
     assert first.change_day is not None
     assert abs((first.change_day - UPGRADE).days) <= 3, described
     assert "NWG" in first.message
     # No sensitivity alarm where nothing changed: SBC's scanners, NWG's Aster unit. (With
     # one false alarm a year, a chance alarm on some chart over the six monitored months
-    # is expected about 40% of the time: the default build has one, false positives at SBC
-    # on 2025-12-30, so only the misses charts are held to this.)
+    # is expected about 40% of the time, so only the sensitivity charts, misses and
+    # positives' scores, are held to this.)
     unchanged = [
         a
         for a in label
-        if a.outcome == "misses" and str(a.subgroup).startswith(("SBC", "NWG Aster"))
+        if a.outcome in ("misses", "score_drop")
+        and str(a.subgroup).startswith(("SBC", "NWG Aster"))
     ]
     assert not unchanged, described
 
 
-@pytest.mark.xfail(
-    reason="issue 7 target: alarm within 14 days of the upgrade; measured 32 days (2025-09-02) "
-    "at one false alarm a year: ~1.5 positives a day on the NWG scanner are too few",
-    strict=True,
-)
-def test_alarm_within_two_weeks(demo: tuple[Store, monitoring.MonitorSummary]) -> None:
+def test_first_alarm_is_a_score_chart_within_two_weeks(
+    demo: tuple[Store, monitoring.MonitorSummary],
+) -> None:
     _, summary = demo
     first = min(_nwg(summary), key=lambda a: a.day)
     assert first.day <= UPGRADE + dt.timedelta(days=14)
+    assert first.outcome == "score_drop"
+    assert "scores of reference-positive cases fell" in first.message
 
 
 def test_early_warnings_are_few_and_name_the_upgrade(

@@ -10,6 +10,12 @@ import numpy.typing as npt
 
 from radassure.core._checks import binary_labels
 from radassure.core._surveillance_engine import RATE_CLAMP
+from radassure.core._surveillance_scores import (
+    STEP,
+    drop_values,
+    score_knots,
+    score_threshold_table,
+)
 from radassure.core._surveillance_tables import (
     P0_GRID,
     grid,
@@ -17,7 +23,12 @@ from radassure.core._surveillance_tables import (
     posterior_nodes,
     threshold_table,
 )
-from radassure.core._surveillance_types import OUTCOMES, ChartSpec, SurveillanceDesign
+from radassure.core._surveillance_types import (
+    OUTCOMES,
+    SCORE_OUTCOMES,
+    ChartSpec,
+    SurveillanceDesign,
+)
 
 __all__ = ["check_groups", "design_surveillance", "group_labels"]
 
@@ -81,7 +92,12 @@ def _outcome_shares(
     for o in outcomes:
         if o not in OUTCOMES:
             raise ValueError(f"outcomes may hold only {sorted(OUTCOMES)} (got {o!r}).")
-    raw = dict(outcome_shares or {"misses": 0.9, "false_positives": 0.1})
+    default = (
+        {"score_drop": 0.6, "misses": 0.3, "false_positives": 0.1}
+        if "score_drop" in outcomes
+        else {"misses": 0.9, "false_positives": 0.1}
+    )
+    raw = dict(outcome_shares or default)
     weights = {o: float(raw.get(o, 0.0)) for o in outcomes}
     if any(not (math.isfinite(w) and w > 0) for w in weights.values()):
         raise ValueError(
@@ -142,7 +158,7 @@ def design_surveillance(
     p1_ratio: float = 2.0,
     min_events: int = 3,
     min_group_positives: int = 30,
-    outcomes: Sequence[str] = ("misses", "false_positives"),
+    outcomes: Sequence[str] | None = None,
     subgroup_p1_ratio: float | None = 4.0,
     overall_share: float = 0.5,
     outcome_shares: Mapping[str, float] | None = None,
@@ -153,6 +169,10 @@ def design_surveillance(
     rate_halflife_days: float = 4.0,
     mix_halflife_days: float = 28.0,
     seed: int = 0,
+    scores: npt.ArrayLike | None = None,
+    score_shift: float = 0.4,
+    subgroup_score_shift: float = 1.0,
+    score_prior_cases: float = 30.0,
 ) -> SurveillanceDesign:
     """Design the subgroup-aware monitor from baseline (in-control) data.
 
@@ -180,8 +200,10 @@ def design_surveillance(
     min_group_positives : int, default 30
         Groups with fewer baseline positives are pooled into ``"other"`` (or
         skipped when even the pool is smaller); ``notes`` says which.
-    outcomes : sequence of str, default ("misses", "false_positives")
-        Which outcomes to chart.
+    outcomes : sequence of str, optional
+        Which outcomes to chart: ``"misses"``, ``"false_positives"`` and, when
+        ``scores`` are given, ``"score_drop"`` (the default: all three with
+        scores, the first two without).
     subgroup_p1_ratio : float or None, default 4.0
         ``p1_ratio`` of the subgroup charts (None: ``p1_ratio``). A failure that a
         subgroup chart must catch alone is large (a 2x rise in a 10% group moves the
@@ -190,7 +212,8 @@ def design_surveillance(
         Share of each outcome's budget given to its overall chart.
     outcome_shares : mapping, optional
         Relative budget of each outcome; default misses 0.9, false positives 0.1
-        (the safety signal is the misses; the false-positive charts watch workload).
+        (the safety signal is the misses; the false-positive charts watch workload),
+        or with score charts score_drop 0.6, misses 0.3, false positives 0.1.
     prior_cases : float, default 100
         Strength of the shrinkage of subgroup ``p0`` towards the overall rate.
     include_overall, adapt_to_rate : bool, default True
@@ -202,6 +225,17 @@ def design_surveillance(
         Half-lives of the running prevalence and group-mix estimates.
     seed : int, default 0
         Salt of the fixed within-day case order.
+    scores : array-like of float, optional
+        The tool's score of each baseline case (NaN where missing). Adds the
+        ``"score_drop"`` charts: normal CUSUMs on how far reference-positive
+        cases' scores fall below the baseline positives' distribution
+        (:mod:`radassure.core._surveillance_scores`), which see a fall in
+        sensitivity sooner than the misses charts at the same false-alarm rate.
+    score_shift, subgroup_score_shift : float, default 0.4 and 1.0
+        The fall, in standard deviations of the positives' transformed scores,
+        that the overall and the subgroup score charts are tuned to (``k`` is half).
+    score_prior_cases : float, default 30
+        Strength of the shrinkage of a subgroup's score centre towards the overall one.
 
     Returns
     -------
@@ -246,6 +280,32 @@ def design_surveillance(
     ):
         if not (isinstance(hl, int | float) and math.isfinite(hl) and hl > 0):
             raise ValueError(f"{name} must be a positive number of days (got {hl!r}).")
+    score_arr: npt.NDArray[np.float64] | None = None
+    if scores is not None:
+        score_arr = np.asarray(scores, dtype=np.float64)
+        if score_arr.shape != truth.shape:
+            raise ValueError(
+                f"scores must hold one score per case ({truth.size}); got shape {score_arr.shape}."
+            )
+    if outcomes is None:
+        outcomes = ("misses", "false_positives") + (("score_drop",) if scores is not None else ())
+    if "score_drop" in outcomes and score_arr is None:
+        raise ValueError(
+            "The 'score_drop' charts need the baseline cases' scores: pass scores=..., "
+            "or drop 'score_drop' from outcomes."
+        )
+    for name, shift in (
+        ("score_shift", score_shift),
+        ("subgroup_score_shift", subgroup_score_shift),
+    ):
+        if not (isinstance(shift, int | float) and math.isfinite(shift) and 0 < shift <= 5):
+            raise ValueError(
+                f"{name} must be a shift in standard deviations in (0, 5] ({shift!r})."
+            )
+    if not (isinstance(score_prior_cases, int | float) and score_prior_cases >= 0):
+        raise ValueError(
+            f"score_prior_cases must be a non-negative number (got {score_prior_cases!r})."
+        )
     shares = _outcome_shares(outcomes, outcome_shares)
     notes: list[str] = []
     charted = _subgroups(labels, truth, min_group_positives, notes)
@@ -255,7 +315,28 @@ def design_surveillance(
             f"{min_group_positives} baseline positives per group."
         )
     specs: list[ChartSpec] = []
+    knots: tuple[float, ...] = ()
     for outcome in outcomes:
+        if outcome in SCORE_OUTCOMES:
+            assert score_arr is not None
+            knots = score_knots(score_arr[truth])
+            specs.extend(
+                _score_charts(
+                    truth,
+                    score_arr,
+                    labels,
+                    charted,
+                    knots=knots,
+                    share=shares[outcome],
+                    overall_share=overall_w,
+                    include_overall=include_overall,
+                    shifts=(float(score_shift), float(subgroup_score_shift)),
+                    prior_cases=float(score_prior_cases),
+                    arl0_cases=float(arl0_cases),
+                    notes=notes,
+                )
+            )
+            continue
         in_class = truth if outcome == "misses" else ~truth
         event = ~pred if outcome == "misses" else pred
         n_class = int(in_class.sum())
@@ -331,4 +412,85 @@ def design_surveillance(
         adapt_to_rate=bool(adapt_to_rate),
         seed=int(seed),
         notes=tuple(notes),
+        score_knots=knots,
     )
+
+
+def _score_charts(
+    truth: npt.NDArray[np.bool_],
+    scores: npt.NDArray[np.float64],
+    labels: Mapping[str, npt.NDArray[np.str_]],
+    charted: list[tuple[str, str, tuple[str, ...]]],
+    *,
+    knots: tuple[float, ...],
+    share: float,
+    overall_share: float,
+    include_overall: bool,
+    shifts: tuple[float, float],
+    prior_cases: float,
+    arl0_cases: float,
+    notes: list[str],
+) -> list[ChartSpec]:
+    """The ``score_drop`` charts: overall and per subgroup, on positives with a score."""
+    in_class = truth & np.isfinite(scores)
+    n_class = int(in_class.sum())
+    if n_class < 2 or len(set(knots)) < 2:
+        raise ValueError(
+            f"The baseline has {n_class} reference positives with a score; the "
+            "'score_drop' charts need at least two distinct scores. Drop 'score_drop' "
+            "from outcomes or choose a baseline with scored positives."
+        )
+    y_all = drop_values(scores[in_class], knots)
+    centre_all = float(y_all.mean())
+    scale = max(float(y_all.std(ddof=1)), 0.25)
+    rows: list[tuple[str | None, str | None, tuple[str, ...], int, float, float, float]] = []
+    if include_overall:
+        rows.append((None, None, (), n_class, centre_all, float(n_class), shifts[0]))
+    for attribute, group, members in charted:
+        member = np.isin(labels[attribute][in_class], members)
+        n_g = int(member.sum())
+        if n_g == 0:
+            notes.append(f"score_drop|{attribute}={group}: no scored baseline positives; no chart.")
+            continue
+        # Normal-normal shrinkage of the group's centre towards the overall one.
+        centre = (float(y_all[member].sum()) + prior_cases * centre_all) / (n_g + prior_cases)
+        rows.append((attribute, group, members, n_g, centre, n_g + prior_cases, shifts[1]))
+    n_sub = len(rows) - int(include_overall)
+    class_rate = n_class / truth.size
+    specs = []
+    for attr, grp, members, n_g, centre, n_eff, shift in rows:
+        if attr is None:
+            chart_share = share * (overall_share if n_sub else 1.0)
+        else:
+            chart_share = share * ((1.0 - overall_share) if include_overall else 1.0) / n_sub
+        group_share = n_g / n_class
+        base_log = math.log(class_rate * group_share * arl0_cases / chart_share)
+        margin = math.log(RATE_CLAMP) + 0.1
+        k = shift / 2.0
+        states, logs = score_threshold_table(k, n_eff, base_log - margin, base_log + margin)
+        y_g = y_all if attr is None else y_all[np.isin(labels[attr][in_class], members)]
+        specs.append(
+            ChartSpec(
+                key="score_drop" if attr is None else f"score_drop|{attr}={grp}",
+                outcome="score_drop",
+                attribute=attr,
+                group=grp,
+                p0=0.0,
+                p1=shift,
+                share=chart_share,
+                members=members if grp == "other" else (),
+                class_rate=class_rate,
+                group_share=group_share,
+                baseline_n=n_g,
+                baseline_events=int(((y_g - centre) / scale > k).sum()),
+                step=STEP,
+                up=0,
+                down=0,
+                table_states=tuple(states),
+                table_log_arl=tuple(logs),
+                reference=k,
+                centre=centre,
+                scale=scale,
+            )
+        )
+    return specs

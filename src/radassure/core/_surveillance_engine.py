@@ -34,9 +34,12 @@ __all__ = [
     "advance_rates",
     "baseline_hazard",
     "chart_seed",
+    "day_seeds",
     "decay",
     "lookup_threshold",
+    "mix",
     "run_day",
+    "run_day_values",
     "target_log_arl",
 ]
 
@@ -58,6 +61,16 @@ def _mix(x: U64Array) -> U64Array:
     x = (x ^ (x >> np.uint64(30))) * _M1
     x = (x ^ (x >> np.uint64(27))) * _M2
     return x ^ (x >> np.uint64(31))
+
+
+def mix(x: U64Array) -> U64Array:
+    """The 64-bit hash behind the within-day case order (public for the score charts)."""
+    return _mix(x)
+
+
+def day_seeds(seeds: U64Array, day: int) -> U64Array:
+    """Each row's seed for one day."""
+    return _day_seeds(seeds, day)
 
 
 def chart_seed(design_seed: int, key: str) -> int:
@@ -248,6 +261,60 @@ def run_day(
         new = np.where(is_event, old + up[idx], np.maximum(old - down[idx], 0))
         statistic[idx] = new
         started = is_event & (old == 0)
+        excursion_start[idx] = np.where(new == 0, -1, np.where(started, day, excursion_start[idx]))
+        excursion_events[idx] = np.where(new == 0, 0, excursion_events[idx] + is_event)
+        hit = (new >= threshold[idx]) & (excursion_events[idx] >= min_events)
+        if hit.any():
+            h_idx = idx[hit]
+            alarmed[h_idx] = True
+            alarm_stat[h_idx] = statistic[h_idx]
+            alarm_events[h_idx] = excursion_events[h_idx]
+            alarm_start[h_idx] = excursion_start[h_idx]
+            statistic[h_idx] = 0
+            excursion_events[h_idx] = 0
+            excursion_start[h_idx] = -1
+    shown = np.where(alarmed, alarm_stat, statistic)
+    return DayResult(shown, alarmed, alarm_events, alarm_start)
+
+
+def run_day_values(
+    statistic: IntArray,
+    excursion_events: IntArray,
+    excursion_start: IntArray,
+    *,
+    threshold: IntArray,
+    increments: IntArray,
+    n_obs: IntArray,
+    day: int,
+    min_events: int,
+) -> DayResult:
+    """Like :func:`run_day` for score charts: each row takes its own integer increments.
+
+    ``increments`` has one row per chart, the first ``n_obs`` entries of each
+    used in order (the caller arranges them, see
+    :func:`radassure.core._surveillance_scores.order_keys`). An increment above
+    zero counts as an event for ``min_events``.
+    """
+    rows = statistic.size
+    alarmed = np.zeros(rows, dtype=np.bool_)
+    alarm_stat = np.zeros(rows, dtype=np.int64)
+    alarm_events = np.zeros(rows, dtype=np.int64)
+    alarm_start = np.full(rows, -1, dtype=np.int64)
+    order = np.argsort(-n_obs, kind="stable")
+    counts = n_obs[order]
+    max_n = int(counts[0]) if rows else 0
+    n_with = np.searchsorted(-counts, -np.arange(max_n), side="left")
+    for k in range(max_n):
+        idx = order[: n_with[k]]
+        idx = idx[~alarmed[idx]]
+        if idx.size == 0:
+            continue
+        inc = increments[idx, k]
+        old = statistic[idx]
+        new = np.maximum(old + inc, 0)
+        statistic[idx] = new
+        is_event = inc > 0
+        started = (old == 0) & (new > 0)
         excursion_start[idx] = np.where(new == 0, -1, np.where(started, day, excursion_start[idx]))
         excursion_events[idx] = np.where(new == 0, 0, excursion_events[idx] + is_event)
         hit = (new >= threshold[idx]) & (excursion_events[idx] >= min_events)

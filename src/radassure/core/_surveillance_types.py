@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 __all__ = [
     "OUTCOMES",
+    "SCORE_OUTCOMES",
     "Alarm",
     "ChartPoint",
     "ChartSpec",
@@ -21,7 +22,10 @@ __all__ = [
 ]
 
 #: The chartable outcomes and the reference class each one is observed in.
-OUTCOMES = {"misses": "positives", "false_positives": "negatives"}
+OUTCOMES = {"misses": "positives", "false_positives": "negatives", "score_drop": "positives"}
+
+#: Outcomes charted from the scores of the cases rather than from events.
+SCORE_OUTCOMES = frozenset({"score_drop"})
 
 
 def _get(data: Mapping[str, object], name: str, where: str) -> object:
@@ -94,6 +98,11 @@ class ChartSpec:
     table_states, table_log_arl : tuple
         Threshold table: integer thresholds (in lattice steps) and the natural
         log of the exact in-control ARL (in the chart's own observations).
+    reference, centre, scale : float
+        Score charts only (outcome ``"score_drop"``): the CUSUM's reference value
+        ``k`` and the in-control centre and scale of the transformed scores
+        (see :mod:`radassure.core._surveillance_scores`); ``p1`` is then the shift,
+        in standard deviations, the chart is tuned to, and ``p0`` is 0.
 
     Examples
     --------
@@ -120,6 +129,14 @@ class ChartSpec:
     down: int = 0
     table_states: tuple[int, ...] = ()
     table_log_arl: tuple[float, ...] = ()
+    reference: float = math.nan
+    centre: float = 0.0
+    scale: float = 1.0
+
+    @property
+    def is_score(self) -> bool:
+        """True for a chart on scores (a normal CUSUM), False for a Bernoulli chart."""
+        return self.outcome in SCORE_OUTCOMES
 
     @property
     def baseline_rate(self) -> float:
@@ -132,7 +149,7 @@ class ChartSpec:
         out["members"] = list(self.members)
         out["table_states"] = list(self.table_states)
         out["table_log_arl"] = list(self.table_log_arl)
-        for name in ("class_rate", "step"):
+        for name in ("class_rate", "step", "reference"):
             if isinstance(out[name], float) and math.isnan(out[name]):
                 out[name] = None
         return out
@@ -170,6 +187,9 @@ class ChartSpec:
             down=int(data.get("down", 0)),  # type: ignore[call-overload]
             table_states=tuple(int(v) for v in data.get("table_states", ()) or ()),  # type: ignore[attr-defined]
             table_log_arl=tuple(float(v) for v in data.get("table_log_arl", ()) or ()),  # type: ignore[attr-defined]
+            reference=nan_or("reference") if "reference" in data else math.nan,
+            centre=float(data.get("centre", 0.0)),  # type: ignore[arg-type]
+            scale=float(data.get("scale", 1.0)),  # type: ignore[arg-type]
         )
 
 
@@ -196,6 +216,9 @@ class SurveillanceDesign:
         Salt of the fixed pseudo-random order of cases within one day.
     notes : tuple of str
         What the design did with small groups, in words.
+    score_knots : tuple of float
+        Quantiles of the baseline positives' scores that the score charts map
+        new scores through (empty when the design has no score charts).
 
     Examples
     --------
@@ -213,10 +236,12 @@ class SurveillanceDesign:
     adapt_to_rate: bool = True
     seed: int = 0
     notes: tuple[str, ...] = ()
+    score_knots: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """Return a JSON-ready dict."""
         return {
+            "score_knots": list(self.score_knots),
             "charts": [c.to_dict() for c in self.charts],
             "arl0_cases": self.arl0_cases,
             "min_events": self.min_events,
@@ -245,6 +270,7 @@ class SurveillanceDesign:
             adapt_to_rate=bool(_get(data, "adapt_to_rate", where)),
             seed=_int(data, "seed", where),
             notes=tuple(str(n) for n in _seq(data, "notes", where)),
+            score_knots=tuple(float(v) for v in data.get("score_knots", ()) or ()),  # type: ignore[attr-defined]
         )
 
     def false_alarm_probability(self, n_cases: int) -> float:

@@ -32,7 +32,7 @@ at zero so that the next alarm rests on new evidence.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -40,14 +40,18 @@ import numpy.typing as npt
 from radassure.core._checks import binary_labels
 from radassure.core._surveillance_design import check_groups, design_surveillance
 from radassure.core._surveillance_engine import (
+    DayResult,
     RowTables,
     advance_rates,
     chart_seed,
+    day_seeds,
     decay,
     lookup_threshold,
     run_day,
+    run_day_values,
     target_log_arl,
 )
+from radassure.core._surveillance_scores import STEP, drop_values, order_keys
 from radassure.core._surveillance_types import (
     Alarm,
     ChartPoint,
@@ -113,7 +117,13 @@ def _counts(
     truth: npt.NDArray[np.bool_],
     pred: npt.NDArray[np.bool_],
     groups: Mapping[str, npt.ArrayLike] | None,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    scored: npt.NDArray[np.bool_] | None = None,
+) -> tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    list[npt.NDArray[np.bool_]],
+]:
     labels = check_groups(groups, truth.size) if truth.size else {}
     needed = {c.attribute for c in design.charts if c.attribute is not None}
     if truth.size:
@@ -129,9 +139,13 @@ def _counts(
             named.setdefault(c.attribute, set()).add(c.group)
     n = len(design.charts)
     n_obs, n_events, n_class = (np.zeros(n, np.int64) for _ in range(3))
+    masks: list[npt.NDArray[np.bool_]] = []
     for i, c in enumerate(design.charts):
-        in_class = truth if c.outcome == "misses" else ~truth
-        event = ~pred if c.outcome == "misses" else pred
+        in_class = truth if c.outcome != "false_positives" else ~truth
+        event = pred if c.outcome == "false_positives" else ~pred
+        if c.is_score and scored is not None:
+            # Positives without a score count towards the rates but not the chart.
+            in_class = truth & scored
         n_class[i] = int(in_class.sum())
         mask = in_class
         if c.attribute is not None and truth.size:
@@ -144,7 +158,33 @@ def _counts(
             mask = in_class & member
         n_obs[i] = int(mask.sum())
         n_events[i] = int((mask & event).sum())
-    return n_obs, n_events, n_class
+        masks.append(mask)
+    return n_obs, n_events, n_class, masks
+
+
+def _score_increments(
+    design: SurveillanceDesign,
+    *,
+    values: npt.NDArray[np.float64],
+    masks: list[npt.NDArray[np.bool_]],
+    rows: npt.NDArray[np.int64],
+    seeds: npt.NDArray[np.uint64],
+    day: int,
+) -> npt.NDArray[np.int64]:
+    """Each score chart's increments of the day, in its fixed pseudo-random order."""
+    per_row = []
+    today = day_seeds(seeds[rows], day)
+    for j, i in enumerate(rows):
+        c = design.charts[i]
+        u = (values[masks[i]] - c.centre) / c.scale
+        inc = np.rint((u - c.reference) / STEP).astype(np.int64)
+        keys = order_keys(np.full(inc.size, today[j], np.uint64), inc)
+        per_row.append(inc[np.lexsort((inc, keys))])
+    width = max((a.size for a in per_row), default=0)
+    out = np.zeros((len(per_row), max(width, 1)), np.int64)
+    for j, a in enumerate(per_row):
+        out[j, : a.size] = a
+    return out
 
 
 def update(
@@ -155,6 +195,7 @@ def update(
     y_true: npt.ArrayLike,
     y_pred: npt.ArrayLike,
     groups: Mapping[str, npt.ArrayLike] | None = None,
+    scores: npt.ArrayLike | None = None,
 ) -> tuple[SurveillanceState, list[ChartPoint], list[Alarm]]:
     """Feed one day's labelled cases to every chart; return the new state, points and alarms.
 
@@ -177,6 +218,9 @@ def update(
         (may be empty).
     groups : mapping of str to array-like, optional
         The design's attributes, one value per case.
+    scores : array-like of float, optional
+        The tool's score of each case (NaN where missing); required when the
+        design has ``score_drop`` charts.
 
     Returns
     -------
@@ -214,8 +258,25 @@ def update(
             "late-labelled cases with the current day's index."
         )
     truth, pred = _day_arrays(y_true, y_pred)
-    n_obs, n_events, n_class = _counts(design, truth, pred, groups)
     charts = list(design.charts)
+    score_rows = np.array([i for i, c in enumerate(charts) if c.is_score], np.int64)
+    values = np.zeros(truth.size)
+    scored: npt.NDArray[np.bool_] | None = None
+    if score_rows.size:
+        if scores is None and truth.size:
+            raise ValueError(
+                "This design has score_drop charts: pass the day's scores=... (one per "
+                "case, NaN where a result has no score)."
+            )
+        raw = np.zeros(truth.size) if scores is None else np.asarray(scores, dtype=np.float64)
+        if raw.shape != truth.shape:
+            raise ValueError(
+                f"scores must hold one score per case ({truth.size}); got shape {raw.shape}."
+            )
+        scored = np.isfinite(raw)
+        values = np.zeros(truth.size)
+        values[scored] = drop_values(raw[scored], design.score_knots)
+    n_obs, n_events, n_class, masks = _counts(design, truth, pred, groups, scored)
     gap = 1 if state.day is None else day - state.day
     sums = (
         np.column_stack([state.fast_class, state.fast_studies, state.slow_group, state.slow_class])
@@ -246,18 +307,20 @@ def update(
     exc_events = np.array(state.excursion_events, np.int64)
     exc_start = np.array(state.excursion_start, np.int64)
     seeds = np.array([chart_seed(design.seed, c.key) for c in charts], np.uint64)
-    result = run_day(
+    result = _run(
+        design,
         stat,
         exc_events,
         exc_start,
-        threshold=threshold,
-        up=np.array([c.up for c in charts], np.int64),
-        down=np.array([c.down for c in charts], np.int64),
-        n_obs=n_obs,
-        n_events=n_events,
-        seeds=seeds,
-        day=day,
-        min_events=design.min_events,
+        threshold,
+        n_obs,
+        n_events,
+        seeds,
+        day,
+        score_rows,
+        lambda: _score_increments(
+            design, values=values, masks=masks, rows=score_rows, seeds=seeds, day=day
+        ),
     )
     points: list[ChartPoint] = []
     alarms: list[Alarm] = []
@@ -295,6 +358,61 @@ def update(
         days_seen=state.days_seen + 1,
     )
     return new_state, points, alarms
+
+
+def _run(  # noqa: PLR0917 - the day's arrays, passed straight through
+    design: SurveillanceDesign,
+    stat: npt.NDArray[np.int64],
+    exc_events: npt.NDArray[np.int64],
+    exc_start: npt.NDArray[np.int64],
+    threshold: npt.NDArray[np.int64],
+    n_obs: npt.NDArray[np.int64],
+    n_events: npt.NDArray[np.int64],
+    seeds: npt.NDArray[np.uint64],
+    day: int,
+    score_rows: npt.NDArray[np.int64],
+    increments: Callable[[], npt.NDArray[np.int64]],
+) -> DayResult:
+    """Run the Bernoulli rows and the score rows of one day, in place on the state arrays."""
+    charts = design.charts
+    bern = np.array([i for i, c in enumerate(charts) if not c.is_score], np.int64)
+    shown = np.zeros(len(charts), np.int64)
+    alarmed = np.zeros(len(charts), np.bool_)
+    events = np.zeros(len(charts), np.int64)
+    start = np.full(len(charts), -1, np.int64)
+    for rows, is_score in ((bern, False), (score_rows, True)):
+        if not rows.size:
+            continue
+        st, ev, sd = stat[rows], exc_events[rows], exc_start[rows]
+        if is_score:
+            part = run_day_values(
+                st,
+                ev,
+                sd,
+                threshold=threshold[rows],
+                increments=increments(),
+                n_obs=n_obs[rows],
+                day=day,
+                min_events=design.min_events,
+            )
+        else:
+            part = run_day(
+                st,
+                ev,
+                sd,
+                threshold=threshold[rows],
+                up=np.array([charts[i].up for i in rows], np.int64),
+                down=np.array([charts[i].down for i in rows], np.int64),
+                n_obs=n_obs[rows],
+                n_events=n_events[rows],
+                seeds=seeds[rows],
+                day=day,
+                min_events=design.min_events,
+            )
+        stat[rows], exc_events[rows], exc_start[rows] = st, ev, sd
+        shown[rows], alarmed[rows] = part.statistic, part.alarmed
+        events[rows], start[rows] = part.alarm_events, part.alarm_start
+    return DayResult(shown, alarmed, events, start)
 
 
 #: Aliases with unambiguous names, as exported by :mod:`radassure.core`.

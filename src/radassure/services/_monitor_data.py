@@ -9,6 +9,7 @@ so a run "as of" a past moment sees what was known then.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -93,6 +94,17 @@ class DayRows:
             a: np.array([group_value(a, self.rows[i]) for i in keep], dtype=str) for a in attributes
         }
         return y_true, y_pred, groups
+
+    def labelled_scores(self) -> npt.NDArray[np.float64]:
+        """Scores of the labelled results, in :meth:`labelled` order (NaN where none)."""
+        return np.array(
+            [
+                math.nan if self.score[i] is None else float(self.score[i])  # type: ignore[arg-type]
+                for i, lab in enumerate(self.label)
+                if lab is not None
+            ],
+            dtype=np.float64,
+        )
 
 
 def _call(score: float | None, call: bool | None, threshold: float | None) -> bool:

@@ -36,10 +36,14 @@ def describe_key(key: str) -> str:
     'misses, scanner NWG Kestrel Vela'
     >>> describe_key("ew:call_rate")
     'early warning: call rate'
+    >>> describe_key("score_drop|site=NWG")
+    "positives' scores (fall), site NWG"
 
     """
     early = key.startswith("ew:")
     body = key[3:] if early else key
+    if body.startswith("score_drop"):
+        body = "positives' scores (fall)" + body[len("score_drop") :]
     parts = [p.replace("=", " ").replace("_", " ") for p in body.replace("|", ":").split(":") if p]
     text = ", ".join(parts) or key
     return f"early warning: {text}" if early else text

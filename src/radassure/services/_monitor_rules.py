@@ -156,6 +156,30 @@ def _labelled_arrays(
     return y_true, y_pred, groups
 
 
+#: Score charts are added when at least this many baseline positives carry a score.
+MIN_SCORED_POSITIVES = 30
+
+
+def _baseline_scores(
+    days: dict[dt.date, DayRows], y_true: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any] | None:
+    """Baseline scores for the score charts, or None when too few positives have one."""
+    parts = [rows.labelled_scores() for rows in days.values() if rows.n_labelled]
+    if not parts:
+        return None
+    scores = np.concatenate(parts)
+    scored_pos = scores[y_true & np.isfinite(scores)]
+    if scored_pos.size < MIN_SCORED_POSITIVES or np.unique(scored_pos).size < 2:
+        return None
+    return scores
+
+
+def _with_scores(outcomes: tuple[str, ...], scored: bool) -> tuple[str, ...]:
+    """Score charts watch sensitivity: added with the misses when the baseline has scores."""
+    base = tuple(o for o in outcomes if o != "score_drop")
+    return (*base, "score_drop") if scored and "misses" in base else base
+
+
 def add_rule(
     store: Store,
     actor: Actor,
@@ -214,7 +238,10 @@ def add_rule(
         standard, or once it is this many days old.
     outcomes : sequence of str
         Charted outcomes: ``misses`` (sensitivity) and/or ``false_positives``
-        (specificity). Charting misses only gives them the whole budget.
+        (specificity). With ``misses``, ``score_drop`` charts on the scores of
+        reference-positive cases are added when at least ``MIN_SCORED_POSITIVES``
+        baseline positives have a score. Charting misses only gives them (and
+        their score charts) the whole budget.
     address : str, optional
         Client address for the audit trail.
 
@@ -264,6 +291,7 @@ def add_rule(
                     values = getattr(rows, name)
                     setattr(rows, name, [values[i] for i in keep])
         y_true, y_pred, groups = _labelled_arrays(days, attrs)
+        scores = _baseline_scores(days, y_true)
         if arl0_cases is None:
             per_day = sum(len(rows) for rows in days.values()) / ((end - start).days + 1)
             arl0_cases = max(round(365.0 * per_day), 1000.0)
@@ -280,7 +308,8 @@ def add_rule(
             p1_ratio=p1_ratio,
             min_events=min_events,
             min_group_positives=min_group_positives,
-            outcomes=tuple(outcomes),
+            outcomes=_with_scores(tuple(outcomes), scores is not None),
+            scores=scores,
         )
         summary = _summary(days, start, end)
         if site is not None:

@@ -44,6 +44,12 @@ _OUTCOMES = {
     "false_positives": "false positives among reference-negative cases (specificity)",
 }
 
+#: What rose (or fell) when a chart of that outcome alarms.
+_CHANGES = {
+    "score_drop": "scores of reference-positive cases fell below the baseline's for {who} "
+    "(sensitivity at risk: positives score closer to the operating threshold or below it)",
+}
+
 
 def set_day_hook(hook: Callable[[str, int, dt.date], None] | None) -> None:
     """Install (or remove, with None) the test hook called around each day's commit."""
@@ -130,8 +136,9 @@ def _describe(rule: RuleContext, alarm: Any, day: dt.date, change: dt.date | Non
         else "all cases"
     )
     since = f"; the change most likely began on {change}" if change is not None else ""
+    change_text = _CHANGES.get(str(alarm.outcome), f"{what} rose for {{who}}").format(who=who)
     return (
-        f"{rule.tool} {rule.version} {rule.finding}: {what} rose for {who}. The CUSUM "
+        f"{rule.tool} {rule.version} {rule.finding}: {change_text}. The CUSUM "
         f"statistic {float(alarm.statistic):.2f} crossed its threshold "
         f"{float(alarm.threshold):.2f} on {day}{since} ({int(alarm.events)} events). "
         "This is the label-based safety signal: investigate, and consider suspending the tool."
@@ -160,10 +167,12 @@ def _write_day(
         state = SurveillanceState.from_dict(st.state)
         if rows is not None and rows.n_labelled:
             y_true, y_pred, groups = rows.labelled(rule.attributes)
+            scores = rows.labelled_scores()
         else:
             y_true = np.zeros(0, dtype=bool)
             y_pred = np.zeros(0, dtype=bool)
             groups = {a: np.zeros(0, dtype=str) for a in rule.attributes}
+            scores = np.zeros(0)
         new_state, points, alarms = update_charts(
             design,
             state,
@@ -171,6 +180,7 @@ def _write_day(
             y_true=y_true,
             y_pred=y_pred,
             groups=groups or None,
+            scores=scores,
         )
         for p in points:
             s.add(
