@@ -140,84 +140,76 @@ def _ingest_in_transaction(
     pseudo: Pseudonymiser = store.pseudonymiser
     settings = store.settings
     with store.engine.connect() as conn, ThreadPoolExecutor(1, "radassure-ingest") as pool:
+        # Foreign keys stay enforced row by row (the engine turns them on for SQLite):
+        # measured at 3 to 7% of the ingestion time, a small price for a second check
+        # behind this run's own lookups.
         sqlite = conn.dialect.name == "sqlite"
-        if sqlite:
-            # Bulk-load setting, outside the transaction (SQLite ignores it inside one):
-            # every foreign key is resolved by this run's own lookups in the same write
-            # transaction (SQLite has one writer), so the per-row re-check is redundant.
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            conn.commit()
-        try:
-            with conn.begin() as tx:
-                if not sqlite:
-                    # Tables grow inside this transaction while their statistics stay as
-                    # they were (often empty), so the planner would answer each batch's
-                    # key lookups with sequential scans: quadratic in the file size.
-                    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-                run = _Run(
-                    conn,
-                    kind,
-                    source,
-                    on_conflict=on_conflict,
-                    create_sites=create_sites,
-                    max_problems=settings.ingest_max_problems,
-                    row_label=row_label,
-                    pool=pool,
-                )
-                try:
-                    for first, rows in batches():
-                        run.rows += len(rows)
-                        if run.full:
-                            continue  # keep reading: file-level faults (truncation) still show
-                        recs, problems, overflow = validate(
-                            first,
-                            rows,
-                            header(),
-                            pseudo,
-                            now=run.now,
-                            source=source,
-                            max_problems=settings.ingest_max_problems,
-                            row_label=row_label,
-                        )
-                        run.extend(problems, overflow)
-                        if len(recs):
-                            run.sync()
-                            write(run, recs)
-                        if progress is not None:
-                            progress(run.rows)
-                finally:
-                    run.sync()
-                if run.problems:
-                    tx.rollback()
-                    raise DataValidationError(run.problems, truncated=run.overflow)
-                summary = IngestSummary(
-                    kind=kind,
-                    source=source,
-                    sha256=fingerprint(),
-                    rows=run.rows,
-                    inserted=run.inserted,
-                    unchanged=run.unchanged,
-                    updated=run.updated,
-                    skipped_conflicts=run.skipped,
-                    sites_created=tuple(run.sites_created),
-                    seconds=round(time.perf_counter() - started, 3),
-                )
-                logged = conn.execute(insert(IngestLog).values(
-                    kind=kind, source_name=source[:500], sha256=summary.sha256,
-                    rows_total=run.rows, rows_inserted=run.inserted,
-                    rows_unchanged=run.unchanged, rows_updated=run.updated,
-                    started_at=run.now, finished_at=utcnow(), actor=actor.name[:200],
-                ))  # fmt: skip
-                # Last, so the audit chain's lock is held only for the commit. Counts and
-                # the fingerprint only: never a row's values (they hold identifiers).
-                after = {k: v for k, v in summary.to_dict().items() if k != "seconds"}
-                (log_id,) = logged.inserted_primary_key or (None,)
-                record(conn, actor, "ingest.accepted", "ingest_log", log_id, after=after,
-                       address=address)  # fmt: skip
-        finally:
-            if sqlite:
-                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-                conn.commit()
+        with conn.begin() as tx:
+            if not sqlite:
+                # Tables grow inside this transaction while their statistics stay as
+                # they were (often empty), so the planner would answer each batch's
+                # key lookups with sequential scans: quadratic in the file size.
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            run = _Run(
+                conn,
+                kind,
+                source,
+                on_conflict=on_conflict,
+                create_sites=create_sites,
+                max_problems=settings.ingest_max_problems,
+                row_label=row_label,
+                pool=pool,
+            )
+            try:
+                for first, rows in batches():
+                    run.rows += len(rows)
+                    if run.full:
+                        continue  # keep reading: file-level faults (truncation) still show
+                    recs, problems, overflow = validate(
+                        first,
+                        rows,
+                        header(),
+                        pseudo,
+                        now=run.now,
+                        source=source,
+                        max_problems=settings.ingest_max_problems,
+                        row_label=row_label,
+                    )
+                    run.extend(problems, overflow)
+                    if len(recs):
+                        run.sync()
+                        write(run, recs)
+                    if progress is not None:
+                        progress(run.rows)
+            finally:
+                run.sync()
+            if run.problems:
+                tx.rollback()
+                raise DataValidationError(run.problems, truncated=run.overflow)
+            summary = IngestSummary(
+                kind=kind,
+                source=source,
+                sha256=fingerprint(),
+                rows=run.rows,
+                inserted=run.inserted,
+                unchanged=run.unchanged,
+                updated=run.updated,
+                skipped_conflicts=run.skipped,
+                sites_created=tuple(run.sites_created),
+                seconds=round(time.perf_counter() - started, 3),
+            )
+            logged = conn.execute(insert(IngestLog).values(
+                kind=kind, source_name=source[:500], sha256=summary.sha256,
+                rows_total=run.rows, rows_inserted=run.inserted,
+                rows_unchanged=run.unchanged, rows_updated=run.updated,
+                started_at=run.now, finished_at=utcnow(), actor=actor.name[:200],
+            ))  # fmt: skip
+            # Last, so the audit chain's lock is held only for the commit. Counts and
+            # the fingerprint only: never a row's values (they hold identifiers).
+            after = {k: v for k, v in summary.to_dict().items() if k != "seconds"}
+            (log_id,) = logged.inserted_primary_key or (None,)
+            record(conn, actor, "ingest.accepted", "ingest_log", log_id, after=after,
+                   address=address)  # fmt: skip
     return summary
 
 

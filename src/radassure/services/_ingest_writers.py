@@ -199,7 +199,14 @@ def _write_results(run: _Run, batch: ResultBatch) -> None:
     existing: dict[int, tuple[int, float | None, bool | None, Any]] = {}
     for version_id in np.unique(vid[keep]).tolist():
         sids = np.unique(sid[keep][vid[keep] == version_id]).tolist()
-        # Cheap probe first: a first ingestion finds nothing and skips the detailed read.
+        # Cheapest probe first: one index range read. Results usually come in the
+        # order their studies were ingested, so a first ingestion finds nothing
+        # stored in the batch's range of study ids and skips the per-study probe.
+        in_range = AIResult.study_id.between(sids[0], sids[-1])
+        probe = select(AIResult.id).where(AIResult.version_id == version_id, in_range).limit(1)
+        if run.conn.execute(probe).first() is None:
+            continue
+        # Cheap probe next: a study with nothing stored skips the detailed read.
         stored_sids = sorted({
             r[0] for r in run.select_in("ai_result", "t.study_id", "study_id", sids,
                                         where="t.version_id = ?", params=(version_id,))
