@@ -26,8 +26,9 @@ from radassure.errors import InputProblem
 
 ON_CONFLICT = ("error", "skip", "update")
 _IN_CHUNK = 5_000  # below SQLite's bound-parameter limit (32,766 since 3.32)
-# Rows per multi-row INSERT on SQLite: measured 250 to 1,000 alike, 10,000 slower.
-_ROWS_PER_INSERT = 1_000
+# Rows per multi-row INSERT on SQLite: 100 to 4,000 measured alike within this machine's
+# noise (250 best of them); 10,000 is clearly slower (bigger statement than the CPU cache).
+_ROWS_PER_INSERT = 250
 
 
 def _sqlite_time(value: dt.datetime) -> str:
@@ -212,6 +213,8 @@ class _Run:
         value from Python costs about as much as SQLite's own work; a
         statement of a few hundred rows, each batch-constant value bound once
         per statement (numbered parameters), inserts 2 to 3 times faster.
+        Each statement is one release of the GIL (while SQLite works), so the
+        thread that parses the next batch runs meanwhile.
         """
         driver = self.conn.connection.driver_connection
         assert driver is not None
