@@ -66,7 +66,7 @@ def _seq(data: Mapping[str, object], name: str, where: str) -> Sequence[object]:
 
 @dataclass(frozen=True)
 class ChartSpec:
-    """One Bernoulli CUSUM of the surveillance family.
+    """One CUSUM of the surveillance family (Bernoulli, or normal on scores for ``score_drop``).
 
     Attributes
     ----------
@@ -195,7 +195,7 @@ class ChartSpec:
 
 @dataclass(frozen=True)
 class SurveillanceDesign:
-    """A family of Bernoulli CUSUMs sharing one false-alarm budget stated per study.
+    """A family of CUSUMs (Bernoulli, and normal on scores) sharing one budget stated per study.
 
     Attributes
     ----------

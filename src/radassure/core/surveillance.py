@@ -3,7 +3,10 @@
 A deployed tool is watched by a *family* of Bernoulli CUSUMs (Reynolds &
 Stoumbos 1999): one on misses (false negatives among reference-positive cases)
 and one on false positives (among reference-negative cases), overall and for
-each subgroup of the chosen attributes (site, scanner, ...). The family shares
+each subgroup of the chosen attributes (site, scanner, ...). When the tool's
+scores are given, normal CUSUMs on how far reference-positive cases' scores
+fall (``score_drop``, :mod:`radassure.core._surveillance_scores`) join the
+family: they see a fall in sensitivity sooner than the misses charts. The family shares
 one false-alarm budget stated **per study**: its joint in-control ARL0 is
 ``arl0_cases`` studies (default 73,000: a year at 200 studies a day).
 
