@@ -145,6 +145,15 @@ def _subgroups(
     return out
 
 
+def _chart_share(
+    outcome_share: float, overall_share: float, include_overall: bool, n_sub: int, overall: bool
+) -> float:
+    """A chart's share of the budget: its outcome's, split between overall and subgroups."""
+    if overall:
+        return outcome_share * (overall_share if n_sub else 1.0)
+    return outcome_share * ((1.0 - overall_share) if include_overall else 1.0) / n_sub
+
+
 # (attribute, group, members, n, events, posterior a, posterior b, p1 ratio) of one chart.
 _Row = tuple[str | None, str | None, tuple[str, ...], int, int, float, float, float]
 
@@ -367,10 +376,7 @@ def design_surveillance(
             rows.append((attribute, group, members, n_g, e_g, a_g, b_g, sub_ratio))
         n_sub = len(rows) - int(include_overall)
         for attr, grp, members, n_g, e_g, a_post, b_post, r in rows:
-            if attr is None:
-                share = shares[outcome] * (overall_w if n_sub else 1.0)
-            else:
-                share = shares[outcome] * ((1.0 - overall_w) if include_overall else 1.0) / n_sub
+            share = _chart_share(shares[outcome], overall_w, include_overall, n_sub, attr is None)
             p_mean = a_post / (a_post + b_post)
             p0 = grid(min(max(p_mean, 1e-6), 0.99), P0_GRID)
             nodes = posterior_nodes(a_post, b_post) if p0_uncertainty else ((p0, 1.0),)
@@ -459,10 +465,7 @@ def _score_charts(
     class_rate = n_class / truth.size
     specs = []
     for attr, grp, members, n_g, centre, n_eff, shift in rows:
-        if attr is None:
-            chart_share = share * (overall_share if n_sub else 1.0)
-        else:
-            chart_share = share * ((1.0 - overall_share) if include_overall else 1.0) / n_sub
+        chart_share = _chart_share(share, overall_share, include_overall, n_sub, attr is None)
         group_share = n_g / n_class
         base_log = math.log(class_rate * group_share * arl0_cases / chart_share)
         margin = math.log(RATE_CLAMP) + 0.1

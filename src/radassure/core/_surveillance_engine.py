@@ -216,6 +216,66 @@ class DayResult:
     alarm_start: IntArray
 
 
+@dataclass
+class _DayState:
+    """One day's working arrays: the rows' state (updated in place) and their alarms."""
+
+    statistic: IntArray
+    excursion_events: IntArray
+    excursion_start: IntArray
+    alarmed: npt.NDArray[np.bool_]
+    alarm_stat: IntArray
+    alarm_events: IntArray
+    alarm_start: IntArray
+
+    @classmethod
+    def start(cls, statistic: IntArray, events: IntArray, start: IntArray) -> _DayState:
+        rows = statistic.size
+        return cls(
+            statistic,
+            events,
+            start,
+            np.zeros(rows, dtype=np.bool_),
+            np.zeros(rows, dtype=np.int64),
+            np.zeros(rows, dtype=np.int64),
+            np.full(rows, -1, dtype=np.int64),
+        )
+
+    def result(self) -> DayResult:
+        shown = np.where(self.alarmed, self.alarm_stat, self.statistic)
+        return DayResult(shown, self.alarmed, self.alarm_events, self.alarm_start)
+
+
+def _step(
+    st: _DayState,
+    idx: IntArray,
+    old: IntArray,
+    new: IntArray,
+    is_event: npt.NDArray[np.bool_],
+    *,
+    threshold: IntArray,
+    day: int,
+    min_events: int,
+) -> None:
+    """Apply one case to rows ``idx``: excursion bookkeeping, alarm and restart at zero."""
+    st.statistic[idx] = new
+    started = (old == 0) & (new > 0)
+    st.excursion_start[idx] = np.where(
+        new == 0, -1, np.where(started, day, st.excursion_start[idx])
+    )
+    st.excursion_events[idx] = np.where(new == 0, 0, st.excursion_events[idx] + is_event)
+    hit = (new >= threshold[idx]) & (st.excursion_events[idx] >= min_events)
+    if hit.any():
+        h_idx = idx[hit]
+        st.alarmed[h_idx] = True
+        st.alarm_stat[h_idx] = st.statistic[h_idx]
+        st.alarm_events[h_idx] = st.excursion_events[h_idx]
+        st.alarm_start[h_idx] = st.excursion_start[h_idx]
+        st.statistic[h_idx] = 0
+        st.excursion_events[h_idx] = 0
+        st.excursion_start[h_idx] = -1
+
+
 def run_day(
     statistic: IntArray,
     excursion_events: IntArray,
@@ -237,17 +297,14 @@ def run_day(
     restarts at zero and ignores the rest of that day's cases, so a later alarm
     rests on new evidence only.
     """
-    rows = statistic.size
-    alarmed = np.zeros(rows, dtype=np.bool_)
-    alarm_stat = np.zeros(rows, dtype=np.int64)
-    alarm_events = np.zeros(rows, dtype=np.int64)
-    alarm_start = np.full(rows, -1, dtype=np.int64)
+    state = _DayState.start(statistic, excursion_events, excursion_start)
+    alarmed = state.alarmed
     remaining = n_events.astype(np.int64).copy()
     day_seeds = _day_seeds(seeds, day)
     # Rows sorted by observation count, so case k touches only rows that have it.
     order = np.argsort(-n_obs, kind="stable")
     counts = n_obs[order]
-    max_n = int(counts[0]) if rows else 0
+    max_n = int(counts[0]) if statistic.size else 0
     n_with = np.searchsorted(-counts, -np.arange(max_n), side="left")
     for k in range(max_n):
         idx = order[: n_with[k]]
@@ -259,22 +316,8 @@ def run_day(
         remaining[idx] -= is_event
         old = statistic[idx]
         new = np.where(is_event, old + up[idx], np.maximum(old - down[idx], 0))
-        statistic[idx] = new
-        started = is_event & (old == 0)
-        excursion_start[idx] = np.where(new == 0, -1, np.where(started, day, excursion_start[idx]))
-        excursion_events[idx] = np.where(new == 0, 0, excursion_events[idx] + is_event)
-        hit = (new >= threshold[idx]) & (excursion_events[idx] >= min_events)
-        if hit.any():
-            h_idx = idx[hit]
-            alarmed[h_idx] = True
-            alarm_stat[h_idx] = statistic[h_idx]
-            alarm_events[h_idx] = excursion_events[h_idx]
-            alarm_start[h_idx] = excursion_start[h_idx]
-            statistic[h_idx] = 0
-            excursion_events[h_idx] = 0
-            excursion_start[h_idx] = -1
-    shown = np.where(alarmed, alarm_stat, statistic)
-    return DayResult(shown, alarmed, alarm_events, alarm_start)
+        _step(state, idx, old, new, is_event, threshold=threshold, day=day, min_events=min_events)
+    return state.result()
 
 
 def run_day_values(
@@ -295,14 +338,11 @@ def run_day_values(
     :func:`radassure.core._surveillance_scores.order_keys`). An increment above
     zero counts as an event for ``min_events``.
     """
-    rows = statistic.size
-    alarmed = np.zeros(rows, dtype=np.bool_)
-    alarm_stat = np.zeros(rows, dtype=np.int64)
-    alarm_events = np.zeros(rows, dtype=np.int64)
-    alarm_start = np.full(rows, -1, dtype=np.int64)
+    state = _DayState.start(statistic, excursion_events, excursion_start)
+    alarmed = state.alarmed
     order = np.argsort(-n_obs, kind="stable")
     counts = n_obs[order]
-    max_n = int(counts[0]) if rows else 0
+    max_n = int(counts[0]) if statistic.size else 0
     n_with = np.searchsorted(-counts, -np.arange(max_n), side="left")
     for k in range(max_n):
         idx = order[: n_with[k]]
@@ -311,21 +351,6 @@ def run_day_values(
             continue
         inc = increments[idx, k]
         old = statistic[idx]
-        new = np.maximum(old + inc, 0)
-        statistic[idx] = new
-        is_event = inc > 0
-        started = (old == 0) & (new > 0)
-        excursion_start[idx] = np.where(new == 0, -1, np.where(started, day, excursion_start[idx]))
-        excursion_events[idx] = np.where(new == 0, 0, excursion_events[idx] + is_event)
-        hit = (new >= threshold[idx]) & (excursion_events[idx] >= min_events)
-        if hit.any():
-            h_idx = idx[hit]
-            alarmed[h_idx] = True
-            alarm_stat[h_idx] = statistic[h_idx]
-            alarm_events[h_idx] = excursion_events[h_idx]
-            alarm_start[h_idx] = excursion_start[h_idx]
-            statistic[h_idx] = 0
-            excursion_events[h_idx] = 0
-            excursion_start[h_idx] = -1
-    shown = np.where(alarmed, alarm_stat, statistic)
-    return DayResult(shown, alarmed, alarm_events, alarm_start)
+        _step(state, idx, old, np.maximum(old + inc, 0), inc > 0,
+              threshold=threshold, day=day, min_events=min_events)  # fmt: skip
+    return state.result()
