@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from itertools import chain, islice, repeat
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, Table, bindparam, func, select, update
 
 from radassure.db import AIResult, AITool, Reference, Site, Study, ToolVersion
@@ -37,6 +38,7 @@ def _sqlite_time(value: dt.datetime) -> str:
 
 
 _SCALARS = (int, float, str, bool, dt.datetime)
+_AS_INT: dict[bool | None, int | None] = {True: 1, False: 0, None: None}
 
 
 def _constant(values: Sequence[Any]) -> bool:
@@ -111,6 +113,9 @@ class _Run:
             for table in (Study.__table__, AIResult.__table__, Reference.__table__)
             if isinstance(table, Table)
         }
+        self._reader: Connection | None = None
+        # The driver's refusal of a row (unique key, foreign key): see the fast path.
+        self.integrity_errors: type[Exception] = conn.dialect.loaded_dbapi.IntegrityError
         self._sites: dict[str, int] | None = None
         self._sql: dict[tuple[str, int, int, int], str] = {}
         self._versions: dict[tuple[str, str], tuple[int, float, float, float | None]] | None = None
@@ -122,14 +127,38 @@ class _Run:
         *,
         json_cols: Sequence[str] = (),
         time_cols: Sequence[str] = (),
+        bool_cols: Sequence[str] = (),
     ) -> None:
         """Insert columns of values through the driver, inside this run's transaction.
+
+        The insert may still be running (on the worker thread) when this returns;
+        see :meth:`insert_job` and :meth:`submit`.
+        """
+        self.submit(
+            self.insert_job(
+                table, columns, json_cols=json_cols, time_cols=time_cols, bool_cols=bool_cols
+            )
+        )
+
+    def insert_job(
+        self,
+        table: str,
+        columns: Mapping[str, list[Any]],
+        *,
+        json_cols: Sequence[str] = (),
+        time_cols: Sequence[str] = (),
+        bool_cols: Sequence[str] = (),
+    ) -> Callable[[], None]:
+        """Convert columns of values for the driver; return the insert, to be run later.
 
         SQLAlchemy's per-row parameter processing costs more than the insert
         itself at millions of rows, so values are converted here column by
         column: JSON to text, and on SQLite times to the text form SQLAlchemy
-        itself stores and parses. A column holding one value for the whole
-        batch (the version, the arrival time, no call) is converted once.
+        itself stores and parses, and booleans to the integers 1 and 0 it
+        stores (sqlite3 binds an int directly, but passes a bool through its
+        adapter lookup: a quarter of the insert's time at a million rows). A
+        column holding one value for the whole batch (the version, the arrival
+        time, no call) is converted once.
         """
         sqlite = self.conn.dialect.name == "sqlite"
         data: dict[str, list[Any]] = {}
@@ -145,6 +174,11 @@ class _Run:
             else:
                 data[name] = [None if v is None else json.dumps(v) for v in data[name]]
         if sqlite:
+            for name in bool_cols:
+                if name in same:
+                    same[name] = _AS_INT[same[name]]
+                else:
+                    data[name] = list(map(_AS_INT.__getitem__, data[name]))
             for name in time_cols:
                 if name in same:
                     t = same[name]
@@ -156,16 +190,21 @@ class _Run:
                         for t in data[name]
                     ]
         n = len(next(iter(columns.values())))
-        self.sync()
         if sqlite:
-            job = partial(self._insert_sqlite, table, n, data, same)
-        else:
-            job = partial(self._copy, table, n, {**data, **{k: repeat(v) for k, v in same.items()}})
+            return partial(self._insert_sqlite, table, n, data, same)
+        return partial(self._copy, table, n, {**data, **{k: repeat(v) for k, v in same.items()}})
+
+    def submit(self, job: Callable[[], None]) -> None:
+        """Run ``job`` (which uses this run's connection) once the previous one is done.
+
+        With a worker pool the job runs on the worker thread and this returns at
+        once: the database works on this batch while the caller parses the next
+        one (sqlite3 and psycopg release the GIL while the engine runs).
+        """
+        self.sync()
         if self.pool is None:
             job()
         else:
-            # The database works on this batch while the caller parses the next one:
-            # sqlite3 and psycopg release the GIL while the engine runs.
             self.pending = self.pool.submit(job)
 
     def store_rows(
@@ -178,6 +217,7 @@ class _Run:
         key_cols: Sequence[str],
         json_cols: Sequence[str] = (),
         time_cols: Sequence[str] = (),
+        bool_cols: Sequence[str] = (),
     ) -> None:
         """Insert ``new`` rows and apply ``updates`` (dicts with ``_id``), if still writing."""
         if not self.writing:
@@ -188,6 +228,7 @@ class _Run:
                 {c: [v[c] for v in new] for c in names},
                 json_cols=json_cols,
                 time_cols=time_cols,
+                bool_cols=bool_cols,
             )
             self.inserted += len(new)
         if updates:
@@ -316,6 +357,7 @@ class _Run:
         *,
         where: str = "",
         params: Sequence[Any] = (),
+        conn: Connection | None = None,
     ) -> list[Any]:
         """Rows of ``table`` whose ``key`` is one of ``values`` (and ``where`` holds).
 
@@ -325,27 +367,78 @@ class _Run:
         ``= ANY`` and statistics that predate this transaction's inserts it
         would scan every row inserted so far, once per batch. ``where`` uses
         ``?`` placeholders bound to ``params``; columns are prefixed ``t.``.
+        ``conn`` is this run's connection unless another is given.
         """
+        conn = conn or self.conn
         out: list[Any] = []
-        sqlite = self.conn.dialect.name == "sqlite"
+        sqlite = conn.dialect.name == "sqlite"
         cond = f" AND {where}" if where else ""
         for part in _chunks(values, self.in_chunk):
             if sqlite:
                 marks = ", ".join("?" * len(part))
                 sql = f"SELECT {columns} FROM {table} t WHERE t.{key} IN ({marks}){cond}"
-                out.extend(self.conn.exec_driver_sql(sql, (*part, *params)).all())
+                out.extend(conn.exec_driver_sql(sql, (*part, *params)).all())
             else:
                 kind = "text" if part and isinstance(part[0], str) else "bigint"
                 sql = (
                     f"SELECT {columns} FROM unnest(%s::{kind}[]) AS k(v) "
                     f"JOIN {table} t ON t.{key} = k.v{cond.replace('?', '%s')}"
                 )
-                out.extend(self.conn.exec_driver_sql(sql, (list(part), *params)).all())
+                out.extend(conn.exec_driver_sql(sql, (list(part), *params)).all())
         return out
 
     def study_ids(self, keys: Iterable[str]) -> dict[str, int]:
         rows = self.select_in("study", "t.study_key, t.id", "study_key", list(set(keys)))
         return {key: sid for key, sid in rows}
+
+    def committed_study_ids(self, keys: Sequence[str]) -> np.ndarray:
+        """Ids of studies committed before this run (0 if none), on a second connection.
+
+        While this run's connection inserts one batch on the worker thread, the
+        next batch's studies are looked up here, so the lookups leave the
+        critical path. Only for files that create no studies (results): their
+        studies were committed before. The foreign key on every inserted row
+        still checks that each study exists when the row is written.
+
+        On SQLite the keys go in as one JSON array and the ids come back as two
+        comma-separated lists (positions, ids) in one row: fetching a row per
+        key would cost a Python tuple and a release of the GIL per key, and the
+        worker thread needs the GIL for its inserts.
+        """
+        if self._reader is None:
+            self._reader = self.conn.engine.connect()
+            if self._reader.dialect.name != "sqlite":
+                # As on the run's connection: index lookups, whatever the statistics say.
+                self._reader.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        ids = np.zeros(len(keys), dtype=np.int64)
+        if self._reader.dialect.name != "sqlite":
+            rows = self.select_in(
+                "study", "t.study_key, t.id", "study_key", keys, conn=self._reader
+            )
+            found = dict(rows)
+            ids[:] = [found.get(k, 0) for k in keys]
+            return ids
+        sql = (
+            "SELECT group_concat(j.key), group_concat(s.id) FROM json_each(?) j "
+            "JOIN study s ON s.study_key = j.value"
+        )
+        for start in range(0, len(keys), self.in_chunk):
+            part = keys[start : start + self.in_chunk]
+            at, found = self._reader.exec_driver_sql(sql, (json.dumps(list(part)),)).one()
+            if at:
+                where = np.array(at.split(","), dtype=np.int64)
+                ids[start + where] = np.array(found.split(","), dtype=np.int64)
+        return ids
+
+    def close_reader(self) -> None:
+        """Close the second connection, if open.
+
+        Before the commit: an open reader would hold back SQLite's checkpoint.
+        """
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            reader.rollback()
+            reader.close()
 
     def unknown_study(self, row: int) -> None:
         self.problem(

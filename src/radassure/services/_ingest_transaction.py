@@ -84,11 +84,16 @@ def _ingest(
     address: str | None,
     row_label: str,
     progress: Callable[[int], None] | None,
+    validate: Callable[..., tuple[Any, list[InputProblem], bool]] | None = None,
+    prepare: Callable[[_Run, Any], Any] | None = None,
+    write: Callable[[_Run, Any], None] | None = None,
+    started: float | None = None,
 ) -> IngestSummary:
     if kind not in _WRITERS:
         raise ValueError(f"Unknown record kind {kind!r}; use studies, results or references.")
-    started = time.perf_counter()
-    validate, write = _VALIDATORS[kind], _WRITERS[kind]
+    started = time.perf_counter() if started is None else started
+    validate = validate or _VALIDATORS[kind]
+    write = write or _WRITERS[kind]
     try:
         with _cyclic_gc_paused():
             return _ingest_in_transaction(
@@ -99,6 +104,7 @@ def _ingest(
                 header=header,
                 fingerprint=fingerprint,
                 validate=validate,
+                prepare=prepare,
                 write=write,
                 on_conflict=on_conflict,
                 create_sites=create_sites,
@@ -128,6 +134,7 @@ def _ingest_in_transaction(
     header: Callable[[], Header],
     fingerprint: Callable[[], str],
     validate: Callable[..., tuple[Any, list[InputProblem], bool]],
+    prepare: Callable[[_Run, Any], Any] | None,
     write: Callable[[_Run, Any], None],
     on_conflict: str,
     create_sites: bool,
@@ -177,11 +184,15 @@ def _ingest_in_transaction(
                     )
                     run.extend(problems, overflow)
                     if len(recs):
+                        if prepare is not None:
+                            # While the previous batch is still being inserted.
+                            recs = prepare(run, recs)
                         run.sync()
                         write(run, recs)
                     if progress is not None:
                         progress(run.rows)
             finally:
+                run.close_reader()
                 run.sync()
             if run.problems:
                 tx.rollback()

@@ -8,6 +8,7 @@ writing (see :class:`~radassure.services._ingest_run._Run`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import repeat
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from radassure.db import AIResult, Reference, Site, Study
 from radassure.ingest import ReferenceRecord, ResultBatch, StudyRecord
+from radassure.ingest.columnar import FastPathDeclinedError, ResultColumns
 from radassure.services._ingest_run import _chunks, _Run
 
 # -- studies -----------------------------------------------------------------
@@ -196,34 +198,7 @@ def _write_results(run: _Run, batch: ResultBatch) -> None:
             for c, d, can in zip(batch.call, derived, derivable.tolist(), strict=True)
         ]
     keep = np.flatnonzero(ok)
-    existing: dict[int, tuple[int, float | None, bool | None, Any]] = {}
-    for version_id in np.unique(vid[keep]).tolist():
-        sids = np.unique(sid[keep][vid[keep] == version_id]).tolist()
-        # Cheapest probe first: one index range read. Results usually come in the
-        # order their studies were ingested, so a first ingestion finds nothing
-        # stored in the batch's range of study ids and skips the per-study probe.
-        in_range = AIResult.study_id.between(sids[0], sids[-1])
-        probe = select(AIResult.id).where(AIResult.version_id == version_id, in_range).limit(1)
-        if run.conn.execute(probe).first() is None:
-            continue
-        # Cheap probe next: a study with nothing stored skips the detailed read.
-        stored_sids = sorted({
-            r[0] for r in run.select_in("ai_result", "t.study_id", "study_id", sids,
-                                        where="t.version_id = ?", params=(version_id,))
-        })  # fmt: skip
-        for part in _chunks(stored_sids, run.in_chunk):
-            for rid, s_id, finding, score, call, loc in run.conn.execute(
-                select(
-                    AIResult.id,
-                    AIResult.study_id,
-                    AIResult.finding,
-                    AIResult.score,
-                    AIResult.call,
-                    AIResult.localisations,
-                ).where(AIResult.version_id == version_id, AIResult.study_id.in_(part))
-            ):
-                key = (version_id << 44) | (s_id << 12) | run.finding_id(finding)
-                existing[key] = (rid, score, call, loc)
+    existing = _stored_results(run, vid[keep], sid[keep])
     locs = batch.localisations
     recv = batch.received_at
     if existing:
@@ -289,8 +264,144 @@ def _write_results(run: _Run, batch: ResultBatch) -> None:
         "call": pick(calls),
         "localisations": pick(locs) if locs is not None else [None] * m,
         "received_at": received,
-    }, json_cols=("localisations",), time_cols=("received_at",))  # fmt: skip
+    }, json_cols=("localisations",), time_cols=("received_at",),
+       bool_cols=("call",))  # fmt: skip
     run.inserted += m
+
+
+def _resolve_result_columns(run: _Run, cols: ResultColumns) -> tuple[Callable[[], None], int]:
+    """Resolve and check a clean column-wise batch (the fast path), or decline it.
+
+    Runs while the previous batch is still being inserted, so it uses only the
+    run's second connection (for the studies) and cached lookups. The checks
+    are those of :func:`_write_results`, made per distinct value (tool and
+    version, study, finding) and with numpy over the rows. The fast path
+    writes only new rows of a clean file: an unknown tool, version or study, a
+    score out of range, a duplicate key or a row already stored raises
+    :class:`FastPathDeclinedError`, and the caller ingests the file through
+    the row path, which names each problem or applies ``on_conflict``.
+
+    Returns
+    -------
+    job, rows
+        The insert, to be run on the run's connection (it declines the file if
+        the database refuses a row: a key stored already), and its number of rows.
+
+    """
+    n = len(cols)
+    versions = run.versions()
+    info = [versions.get(pair) for pair in cols.pairs]
+    if any(v is None for v in info):
+        raise FastPathDeclinedError("unknown tool or version")
+    sid_of = run.committed_study_ids(cols.study_keys)
+    if not sid_of.all():
+        raise FastPathDeclinedError("unknown study")
+    codes = cols.pair_codes
+    vid = np.array([v[0] for v in info if v], dtype=np.int64)[codes]
+    sid = sid_of[cols.study_codes]
+    fid = np.array([run.finding_id(f) for f in cols.findings], dtype=np.int64)[cols.finding_codes]
+    scores = cols.score
+    thr = np.array([np.nan if v[3] is None else v[3] for v in info if v])[codes]
+    if scores is not None:
+        lo = np.array([v[1] for v in info if v])[codes]
+        hi = np.array([v[2] for v in info if v])[codes]
+        if ((scores < lo) | (scores > hi)).any():
+            raise FastPathDeclinedError("score out of range")
+    keys = np.sort((vid << 44) | (sid << 12) | fid)
+    if (keys[1:] == keys[:-1]).any():
+        raise FastPathDeclinedError("duplicate key in the batch")
+    # Calls: as given, else derived from the version's operating threshold.
+    calls: list[bool | None]
+    if scores is not None:
+        with np.errstate(invalid="ignore"):
+            derived = np.where(np.isnan(thr), -1, scores >= thr).astype(np.int8)
+    else:
+        derived = np.full(n, -1, dtype=np.int8)
+    given = cols.call if cols.call is not None else np.full(n, -1, dtype=np.int8)
+    merged = np.where(given >= 0, given, derived)
+    if (merged >= 0).all():
+        calls = (merged == 1).tolist()
+    else:
+        calls = [None if c < 0 else c == 1 for c in merged.tolist()]
+    received = cols.received_at
+    insert = run.insert_job("ai_result", {
+        "version_id": vid.tolist(),
+        "study_id": sid.tolist(),
+        "finding": np.array(cols.findings, dtype=object)[cols.finding_codes].tolist(),
+        "score": scores.tolist() if scores is not None else [None] * n,
+        "call": calls,
+        "localisations": cols.localisations or [None] * n,
+        "received_at": [run.now] * n if received is None else [t or run.now for t in received],
+    }, json_cols=("localisations",), time_cols=("received_at",),
+       bool_cols=("call",))  # fmt: skip
+
+    def job() -> None:
+        # Rows already stored (by an earlier ingestion, or by an earlier batch of this
+        # file) break the unique key: the row path then sorts them out (unchanged,
+        # conflict, duplicate). Catching the refusal costs nothing on a clean file,
+        # where probing for stored rows before every batch would.
+        try:
+            insert()
+        except run.integrity_errors as exc:
+            raise FastPathDeclinedError(
+                f"a row refused by the database ({type(exc).__name__})"
+            ) from exc
+
+    return job, n
+
+
+def _write_result_columns(run: _Run, prepared: tuple[Callable[[], None], int]) -> None:
+    """Insert a batch resolved by :func:`_resolve_result_columns` (on the worker thread)."""
+    job, n = prepared
+    if run.writing:
+        run.submit(job)
+        run.inserted += n
+
+
+def _stored_results(
+    run: _Run,
+    vid: np.ndarray,
+    sid: np.ndarray,
+    *,
+    finding_id: Callable[[str], int] | None = None,
+) -> dict[int, tuple[int, float | None, bool | None, Any]]:
+    """Stored results for the given (version id, study id) rows, by row key.
+
+    The key is ``version_id << 44 | study_id << 12 | finding id``; the value is
+    the stored (id, score, call, localisations). ``finding_id`` (the run's by
+    default) numbers findings; a stored finding it gives -1 is left out.
+    """
+    finding_id = finding_id or run.finding_id
+    existing: dict[int, tuple[int, float | None, bool | None, Any]] = {}
+    for version_id in np.unique(vid).tolist():
+        sids = np.unique(sid[vid == version_id]).tolist()
+        # Cheapest probe first: one index range read. Results usually come in the
+        # order their studies were ingested, so a first ingestion finds nothing
+        # stored in the batch's range of study ids and skips the per-study probe.
+        in_range = AIResult.study_id.between(sids[0], sids[-1])
+        probe = select(AIResult.id).where(AIResult.version_id == version_id, in_range).limit(1)
+        if run.conn.execute(probe).first() is None:
+            continue
+        # Cheap probe next: a study with nothing stored skips the detailed read.
+        stored_sids = sorted({
+            r[0] for r in run.select_in("ai_result", "t.study_id", "study_id", sids,
+                                        where="t.version_id = ?", params=(version_id,))
+        })  # fmt: skip
+        for part in _chunks(stored_sids, run.in_chunk):
+            for rid, s_id, finding, score, call, loc in run.conn.execute(
+                select(
+                    AIResult.id,
+                    AIResult.study_id,
+                    AIResult.finding,
+                    AIResult.score,
+                    AIResult.call,
+                    AIResult.localisations,
+                ).where(AIResult.version_id == version_id, AIResult.study_id.in_(part))
+            ):
+                fid = finding_id(finding)
+                if fid >= 0:
+                    existing[(version_id << 44) | (s_id << 12) | fid] = (rid, score, call, loc)
+    return existing
 
 
 # -- references --------------------------------------------------------------
@@ -360,4 +471,5 @@ def _write_references(run: _Run, recs: list[ReferenceRecord]) -> None:
         key_cols=("study_id", "finding"),
         json_cols=("localisations",),
         time_cols=("recorded_at",),
+        bool_cols=("label",),
     )
