@@ -6,7 +6,10 @@ that path's own):
 
 * radassure: ``ingest_csv(store, "results", ...)`` into SQLite: header and row
   validation, pseudonymisation of every study identifier (HMAC-SHA256), study
-  lookup, duplicate and conflict checks, all-or-nothing transaction;
+  lookup, duplicate and conflict checks, all-or-nothing transaction (a clean file
+  takes the column-wise fast path; the child checks that it did);
+* radassure, row path: the same rows with quoted study identifiers, which the
+  fast path declines (at its first chunk) and the row-by-row reader ingests;
 * pandas: ``pd.read_csv`` + ``DataFrame.to_sql`` into a SQLite table (no
   validation, no pseudonymisation), what a user would otherwise write.
 
@@ -34,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 FINDINGS = ("pneumothorax", "pleural_effusion", "nodule", "consolidation")
 
 
-def generate(folder: Path, rows: int) -> tuple[Path, Path]:
+def generate(folder: Path, rows: int) -> tuple[Path, Path, Path]:
     import numpy as np
 
     rng = np.random.default_rng(7)
@@ -49,14 +52,19 @@ def generate(folder: Path, rows: int) -> tuple[Path, Path]:
                 f"T10:00:00,DX,Acme,{'FM'[i % 2]},{20 + i % 70}\n"
             )
     scores = rng.random(rows)
-    with results.open("w") as fh:
+    # The same rows with each study identifier quoted, as some exports write them:
+    # the fast path declines such a file and the row path reads it.
+    quoted = folder / "results-quoted.csv"
+    with results.open("w") as fh, quoted.open("w") as fq:
         fh.write("tool,version,study_id,finding,score\n")
+        fq.write("tool,version,study_id,finding,score\n")
         k = 0
         for i in range(n_studies):
             for f in FINDINGS:
                 fh.write(f"CXR,1.0,ACC{i:09d},{f},{scores[k]:.6f}\n")
+                fq.write(f'CXR,1.0,"ACC{i:09d}",{f},{scores[k]:.6f}\n')
                 k += 1
-    return studies, results
+    return studies, results, quoted
 
 
 RADASSURE_CHILD = r"""
@@ -66,11 +74,13 @@ from radassure.config import Settings
 from radassure.services import open_store, ingest_csv
 from radassure.services.auth import system_actor
 home, results, url = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+expect_fast = sys.argv[4] == "fast"
 store = open_store(Settings(home=home, database_url=url or None))
 t = time.perf_counter()
 summary = ingest_csv(store, "results", results, actor=system_actor("bench"))
 elapsed = time.perf_counter() - t
 store.dispose()
+assert summary.fast_path == expect_fast, f"fast path taken: {summary.fast_path}"
 print(json.dumps({"rows": summary.inserted, "seconds": elapsed,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -130,40 +140,45 @@ def main() -> None:
     )
     from radassure.services.auth import system_actor
 
-    runs: dict[str, list[dict[str, float]]] = {"radassure": [], "pandas": []}
+    runs: dict[str, list[dict[str, float]]] = {"radassure": [], "radassure-rows": [], "pandas": []}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         t = time.perf_counter()
-        studies, results = generate(folder, args.rows)
+        studies, results, quoted = generate(folder, args.rows)
         print(
             f"generated {args.rows:,} result rows in {time.perf_counter() - t:.1f} s "
             f"({results.stat().st_size / 1e6:.0f} MB)",
             file=sys.stderr,
         )
         for rep in range(args.repeat):
-            home = folder / f"home{rep}"
+            homes = []
+            for path_name in ("fast", "rows"):
+                home = folder / f"home{rep}{path_name}"
+                if args.database == "postgresql":
+                    ra_url = fresh_pg(f"radassure_bench_{path_name}")
+                else:
+                    ra_url = ""
+                settings = Settings(home=home, database_url=ra_url or None)
+                init_store(settings)
+                store = open_store(settings)
+                actor = system_actor("bench")
+                add_site(store, "S1", actor=actor)
+                add_tool(store, name="CXR", manufacturer="Acme", task="classification", actor=actor)
+                add_version(store, "CXR", "1.0", operating_threshold=0.5, actor=actor)
+                s = ingest_csv(store, "studies", studies, actor=actor)
+                store.dispose()
+                homes.append((str(home), ra_url))
+            print(f"rep {rep}: {s.inserted:,} studies ingested (twice)", file=sys.stderr)
             if args.database == "postgresql":
-                ra_url = fresh_pg("radassure_bench_ra")
                 pd_url = fresh_pg("radassure_bench_pd")
             else:
-                ra_url = ""
                 pd_url = f"sqlite:///{folder / f'pandas{rep}.db'}"
-            settings = Settings(home=home, database_url=ra_url or None)
-            init_store(settings)
-            store = open_store(settings)
-            add_site(store, "S1", actor=system_actor("bench"))
-            add_tool(
-                store,
-                name="CXR",
-                manufacturer="Acme",
-                task="classification",
-                actor=system_actor("bench"),
+            runs["radassure"].append(
+                child(RADASSURE_CHILD, homes[0][0], str(results), homes[0][1], "fast")
             )
-            add_version(store, "CXR", "1.0", operating_threshold=0.5, actor=system_actor("bench"))
-            s = ingest_csv(store, "studies", studies, actor=system_actor("bench"))
-            store.dispose()
-            print(f"rep {rep}: {s.inserted:,} studies ingested", file=sys.stderr)
-            runs["radassure"].append(child(RADASSURE_CHILD, str(home), str(results), ra_url))
+            runs["radassure-rows"].append(
+                child(RADASSURE_CHILD, homes[1][0], str(quoted), homes[1][1], "rows")
+            )
             runs["pandas"].append(child(PANDAS_CHILD, pd_url, str(results)))
             for name in runs:
                 r = runs[name][-1]
@@ -176,12 +191,17 @@ def main() -> None:
     def best(name: str) -> dict[str, float]:
         return min(runs[name], key=lambda r: r["seconds"])
 
-    ra, pd_ = best("radassure"), best("pandas")
+    ra, rows, pd_ = best("radassure"), best("radassure-rows"), best("pandas")
     summary = {
         "rows": args.rows,
         "database": args.database,
         "radassure_rows_per_s": round(ra["rows"] / ra["seconds"]),
         "pandas_rows_per_s": round(pd_["rows"] / pd_["seconds"]),
+        "row_path_rows_per_s": round(rows["rows"] / rows["seconds"]),
+        "row_path_ratio": round(
+            (rows["rows"] / rows["seconds"]) / (pd_["rows"] / pd_["seconds"]), 2
+        ),
+        "row_path_peak_mb": round(rows["peak_mb"]),
         "ratio": round((ra["rows"] / ra["seconds"]) / (pd_["rows"] / pd_["seconds"]), 2),
         "radassure_peak_mb": round(ra["peak_mb"]),
         "pandas_peak_mb": round(pd_["peak_mb"]),
@@ -197,10 +217,15 @@ def main() -> None:
         f"{summary['radassure_rows_per_s']:,} | {summary['radassure_peak_mb']} MB |"
     )
     print(
+        f"| radassure, row path (quoted identifiers) | {summary['row_path_rows_per_s']:,} | "
+        f"{summary['row_path_peak_mb']} MB |"
+    )
+    print(
         f"| pandas read_csv + to_sql | {summary['pandas_rows_per_s']:,} | "
         f"{summary['pandas_peak_mb']} MB |"
     )
     print(f"ratio radassure / pandas: {summary['ratio']}x")
+    print(f"ratio radassure row path / pandas: {summary['row_path_ratio']}x")
     _ = resource
 
 

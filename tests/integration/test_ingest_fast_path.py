@@ -136,8 +136,10 @@ def test_clean_file_takes_the_fast_path_and_stores_what_the_row_path_stores(
     fast_store, row_store = two_stores
     path = _results_file(tmp_path / "results.csv")
     fast = ingest_csv(fast_store, "results", path, actor=ACTOR)
+    assert fast.fast_path
     assert len(fast_batches) > 5 and sum(fast_batches) == 4 * N_STUDIES  # several batches
     rows = _row_path(row_store, path)
+    assert not rows.fast_path
     assert (fast.inserted, fast.rows, fast.sha256) == (rows.inserted, rows.rows, rows.sha256)
     a, b = _stored(fast_store), _stored(row_store)
     assert len(a) == 4 * N_STUDIES
@@ -159,7 +161,7 @@ def test_reingesting_falls_back_to_the_row_path(
     ingest_csv(store, "results", path, actor=ACTOR)
     before = _stored(store)
     again = ingest_csv(store, "results", path, actor=ACTOR)
-    assert (again.inserted, again.unchanged) == (0, 4 * N_STUDIES)
+    assert (again.inserted, again.unchanged, again.fast_path) == (0, 4 * N_STUDIES, False)
     assert _stored(store) == before
 
 

@@ -52,6 +52,9 @@ class IngestSummary:
     skipped_conflicts: int
     sites_created: tuple[str, ...]
     seconds: float
+    #: Whether the file was read column by column (a clean results file); False
+    #: when it was read row by row, including after the fast path declined it.
+    fast_path: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -207,6 +210,7 @@ def _ingest_in_transaction(
                 updated=run.updated,
                 skipped_conflicts=run.skipped,
                 sites_created=tuple(run.sites_created),
+                fast_path=prepare is not None,
                 seconds=round(time.perf_counter() - started, 3),
             )
             logged = conn.execute(insert(IngestLog).values(
