@@ -107,6 +107,11 @@ def _write_studies(run: _Run, recs: list[StudyRecord]) -> None:
 
 
 # -- results -----------------------------------------------------------------
+def _result_key(vid: Any, sid: Any, fid: Any) -> Any:
+    """One integer per (version id, study id, finding id), for arrays or scalars."""
+    return (vid << 44) | (sid << 12) | fid
+
+
 def _write_results(run: _Run, batch: ResultBatch) -> None:
     """Resolve, check and insert a column-wise batch of results.
 
@@ -178,7 +183,7 @@ def _write_results(run: _Run, batch: ResultBatch) -> None:
     for i in np.flatnonzero(ok & (sid == 0)).tolist():
         ok[i] = False
         run.unknown_study(rows[i])
-    keys = (vid << 44) | (sid << 12) | fid
+    keys = _result_key(vid, sid, fid)
     order = np.argsort(keys, kind="stable")
     dup = np.zeros(n, dtype=bool)
     dup[order[1:]] = keys[order[1:]] == keys[order[:-1]]
@@ -307,7 +312,7 @@ def _resolve_result_columns(run: _Run, cols: ResultColumns) -> tuple[Callable[[]
         hi = np.array([v[2] for v in info if v])[codes]
         if ((scores < lo) | (scores > hi)).any():
             raise FastPathDeclinedError("score out of range")
-    keys = np.sort((vid << 44) | (sid << 12) | fid)
+    keys = np.sort(_result_key(vid, sid, fid))
     if (keys[1:] == keys[:-1]).any():
         raise FastPathDeclinedError("duplicate key in the batch")
     # Calls: as given, else derived from the version's operating threshold.
@@ -367,7 +372,7 @@ def _stored_results(
 ) -> dict[int, tuple[int, float | None, bool | None, Any]]:
     """Stored results for the given (version id, study id) rows, by row key.
 
-    The key is ``version_id << 44 | study_id << 12 | finding id``; the value is
+    The key is :func:`_result_key` of (version, study, finding id); the value is
     the stored (id, score, call, localisations). ``finding_id`` (the run's by
     default) numbers findings; a stored finding it gives -1 is left out.
     """
@@ -400,7 +405,7 @@ def _stored_results(
             ):
                 fid = finding_id(finding)
                 if fid >= 0:
-                    existing[(version_id << 44) | (s_id << 12) | fid] = (rid, score, call, loc)
+                    existing[_result_key(version_id, s_id, fid)] = (rid, score, call, loc)
     return existing
 
 
